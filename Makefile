@@ -1,0 +1,36 @@
+# `make run` and `make test` are the two commands of the README; each installs what it needs first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install lint format clean
+
+run: $(STAMP)
+	$(BIN)/assistant ingest
+	$(BIN)/assistant chat
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+install: $(STAMP)
+
+# torch first, alone: asked for by another package it would resolve to a multi-GB CUDA build.
+# llama-cpp-python compiles llama.cpp from source (about 6 minutes on 2 cores, once; pip caches the wheel).
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	CMAKE_ARGS="-DLLAVA_BUILD=OFF" $(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check assistant tests bench
+	$(BIN)/ruff format --check assistant tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff format assistant tests bench
+	$(BIN)/ruff check --fix assistant tests bench
+
+clean:
+	rm -rf index

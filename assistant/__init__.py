@@ -1,0 +1,43 @@
+"""Retrieval-augmented Q&A over a folder of news articles, with every answer cited.
+
+from assistant import Assistant
+a = Assistant()            # docs_corpus/ and index/ by default
+a.ingest()
+print(a.ask("What was the U.S. tariff on Chinese goods after the Geneva talks?").text)
+"""
+
+from . import _offline
+
+_offline.apply()  # before any third-party import reads its settings
+
+from .api import Assistant  # noqa: E402
+from .config import Settings  # noqa: E402
+from .errors import (  # noqa: E402
+    AssistantError,
+    BackendError,
+    CorpusError,
+    DocumentError,
+    IndexCorruptError,
+    IndexNotFoundError,
+    InvalidQuestionError,
+    ModelError,
+)
+from .ingest import IngestReport  # noqa: E402
+from .results import Answer, Citation, Passage  # noqa: E402
+
+__all__ = [
+    "Answer",
+    "Assistant",
+    "AssistantError",
+    "BackendError",
+    "Citation",
+    "CorpusError",
+    "DocumentError",
+    "IndexCorruptError",
+    "IndexNotFoundError",
+    "IngestReport",
+    "InvalidQuestionError",
+    "ModelError",
+    "Passage",
+    "Settings",
+]

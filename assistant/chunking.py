@@ -1,0 +1,133 @@
+"""Split a normalised document into chunks of whole sentences, each with exact character offsets.
+
+A chunk is always a true slice of the document (``doc.text[start:end] == chunk.text``), so a citation
+can be shown in place. Paragraphs that repeat earlier ones verbatim are skipped, and a chunk never
+spans a skipped paragraph.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .corpus import Document
+
+# Words after which a full stop does not end a sentence.
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "sen", "rep", "gov", "gen", "st", "jr", "sr", "inc", "ltd", "co",
+    "corp", "vs", "etc", "e.g", "i.e", "u.s", "u.k", "u.n", "e.u", "no", "jan", "feb", "mar", "apr", "jun",
+    "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+}  # fmt: skip
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s+)")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str
+    doc_id: str
+    title: str
+    source: str
+    text: str
+    start: int
+    end: int
+    content_hash: str
+    doc_hash: str
+
+    def metadata(self) -> dict[str, str | int]:
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "source": self.source,
+            "start": self.start,
+            "end": self.end,
+            "content_hash": self.content_hash,
+            "doc_hash": self.doc_hash,
+        }
+
+
+def paragraphs(text: str) -> Iterator[Span]:
+    """Every non-empty line is a paragraph (the articles use single and double newlines alike)."""
+    for match in re.finditer(r"[^\n]+", text):
+        if match.group().strip():
+            yield Span(match.start(), match.end())
+
+
+def sentences(text: str, start: int = 0, end: int | None = None) -> Iterator[Span]:
+    """Sentence spans within text[start:end]; abbreviations such as "U.S." and "Mr." do not end one."""
+    end = len(text) if end is None else end
+    begin = start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        word = re.search(r"([\w.]+)[.!?…]*[\"'”’»)\]]*$", text[begin : match.end()])
+        token = word.group(1).rstrip(".").lower() if word else ""
+        following = text[match.end() : match.end() + 3].lstrip()
+        if token in _ABBREVIATIONS or len(token) == 1 or (following[:1].islower()):
+            continue
+        yield Span(begin, match.end())
+        begin = match.end()
+        while begin < end and text[begin].isspace():
+            begin += 1
+    if begin < end and text[begin:end].strip():
+        yield Span(begin, end)
+
+
+def chunk_document(doc: Document, chunk_words: int, overlap_sentences: int = 1) -> list[Chunk]:
+    """Pack whole sentences into chunks of about chunk_words words, repeating overlap_sentences."""
+    runs = _sentence_runs(doc.text)
+    chunks: list[Chunk] = []
+    seen_hashes: set[str] = set()
+    for run in runs:
+        i = 0
+        while i < len(run):
+            j, words = i, 0
+            while j < len(run) and (j == i or words + _words(doc.text, run[j]) <= chunk_words):
+                words += _words(doc.text, run[j])
+                j += 1
+            start, end = run[i].start, run[j - 1].end
+            text = doc.text[start:end]
+            digest = hashlib.sha256(text.encode()).hexdigest()
+            if digest not in seen_hashes:
+                seen_hashes.add(digest)
+                chunks.append(
+                    Chunk(
+                        chunk_id=f"{doc.doc_id}:{start}-{end}:{digest[:12]}",
+                        doc_id=doc.doc_id,
+                        title=doc.title,
+                        source=doc.source,
+                        text=text,
+                        start=start,
+                        end=end,
+                        content_hash=digest,
+                        doc_hash=doc.content_hash,
+                    )
+                )
+            if j >= len(run):
+                break
+            i = max(i + 1, j - overlap_sentences)
+    return chunks
+
+
+def _sentence_runs(text: str) -> list[list[Span]]:
+    """Sentences grouped into runs of consecutive paragraphs, broken wherever a repeat was skipped."""
+    runs: list[list[Span]] = [[]]
+    seen: set[str] = set()
+    for para in paragraphs(text):
+        key = " ".join(text[para.start : para.end].split()).lower()
+        if key in seen:
+            if runs[-1]:
+                runs.append([])
+            continue
+        seen.add(key)
+        runs[-1].extend(sentences(text, para.start, para.end))
+    return [run for run in runs if run]
+
+
+def _words(text: str, span: Span) -> int:
+    return len(text[span.start : span.end].split())

@@ -1,0 +1,135 @@
+"""Citation markers in generated answers: normalise, drop the ones that point nowhere, map the rest."""
+
+from __future__ import annotations
+
+import re
+
+from .chunking import sentences
+from .results import Citation, Passage
+
+# [1], [1, 2], [1-3], [Passage 2], 【2】 ...
+_MARKER = re.compile(
+    r"\s*[\[【]\s*(?:passages?\s*)?(\d+(?:\s*(?:[,;]|-|–|and)\s*(?:passage\s*)?\d+)*)\s*[\]】]", re.I
+)
+_CONTENT_WORD = re.compile(r"[a-z0-9%$.]+")
+_STOPWORDS = frozenset(
+    """the a an and or of to in on for with by at from as is are was were be been that this it its their
+    they he she his her which who what when said says has have had not but also will would""".split()
+)
+SUPPORT_FOR_MISSING_MARKER = 0.5  # share of a sentence's content words found in a passage
+
+
+def _numbers(group: str) -> list[int]:
+    out: list[int] = []
+    for a, b in re.findall(r"(\d+)(?:\s*[-–]\s*(\d+))?", group):
+        lo, hi = int(a), int(b or a)
+        out.extend(range(lo, min(hi, lo + 20) + 1))
+    return out
+
+
+def normalise_markers(text: str, n_passages: int) -> str:
+    """Rewrite every marker as [n][m]; markers outside 1..n_passages are removed."""
+
+    def fix(match: re.Match[str]) -> str:
+        valid = [n for n in dict.fromkeys(_numbers(match.group(1))) if 1 <= n <= n_passages]
+        return " " + "".join(f"[{n}]" for n in valid) if valid else ""
+
+    text = _MARKER.sub(fix, text)
+    text = re.sub(r" +([.,;:!?])", r"\1", text)  # "claim [9]." with [9] removed → "claim."
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Answer sentences, each keeping the markers that follow its full stop ("... 30%. [2]")."""
+    spans = list(sentences(text))
+    out: list[str] = []
+    for span in spans:
+        piece = text[span.start : span.end].strip()
+        leading = re.match(r"(?:\[\d+\])+\.?\s*", piece)
+        if out and leading:  # markers placed after the previous sentence's full stop belong to it
+            out[-1] += " " + leading.group().strip()
+            piece = piece[leading.end() :]
+        if piece:
+            out.append(piece)
+    return out
+
+
+def support(sentence: str, passage: str) -> float:
+    """Share of the sentence's content words found in the passage (0..1); 0 if a number of it is not there.
+
+    Words are compared by their first five letters, a cheap stem ("reduced" ~ "reduce").
+    """
+    tokens = {w.strip(".") for w in _CONTENT_WORD.findall(_MARKER.sub("", sentence).lower())} - _STOPWORDS
+    tokens.discard("")
+    if not tokens:
+        return 0.0
+    haystack = passage.lower()
+    if any(t not in haystack for t in tokens if any(c.isdigit() for c in t)):
+        return 0.0
+    return sum(1 for t in tokens if t[:5] in haystack) / len(tokens)
+
+
+def resolve(text: str, passages: list[Passage]) -> tuple[str, list[Citation]]:
+    """Clean the answer's markers and map each to its passage.
+
+    A sentence that carries no marker but is plainly drawn from one passage (most of its content words
+    occur there) gets that passage's marker, so that every supported sentence is traceable.
+    """
+    text = normalise_markers(text, len(passages))
+    cited: dict[int, list[str]] = {}
+    out_sentences = []
+    for sentence in split_sentences(text):
+        markers = [int(m) for m in re.findall(r"\[(\d+)\]", sentence)]
+        markers = _check_numbers(sentence, markers, passages)
+        if not markers and passages:
+            best = max(range(len(passages)), key=lambda i: support(sentence, passages[i].text))
+            if support(sentence, passages[best].text) >= SUPPORT_FOR_MISSING_MARKER:
+                markers = [best + 1]
+        for m in markers:
+            cited.setdefault(m, []).append(_MARKER.sub("", sentence).strip())
+        out_sentences.append(append_marker(sentence, markers) if markers else sentence)
+    citations = [
+        Citation(
+            marker=m,
+            doc_id=passages[m - 1].doc_id,
+            title=passages[m - 1].title,
+            text=passages[m - 1].text,
+            score=passages[m - 1].score,
+            start=passages[m - 1].start,
+            end=passages[m - 1].end,
+            source=passages[m - 1].source,
+            sentences=tuple(cited[m]),
+        )
+        for m in sorted(cited)
+    ]
+    return " ".join(out_sentences), citations
+
+
+def _numbers_in(text: str) -> set[str]:
+    return set(re.findall(r"\d+(?:[.,]\d+)*%?", _MARKER.sub("", text)))
+
+
+def _check_numbers(sentence: str, markers: list[int], passages: list[Passage]) -> list[int]:
+    """A sentence whose numbers are in none of its cited passages is re-pointed at one that has them all.
+
+    Small models cite the passage next to the one they quote; a figure is the easiest claim to check.
+    """
+    numbers = _numbers_in(sentence)
+    if not markers or not numbers:
+        return markers
+    if any(numbers <= _numbers_in(passages[m - 1].text) for m in markers):
+        return markers
+    holders = [i + 1 for i, p in enumerate(passages) if numbers <= _numbers_in(p.text)]
+    if not holders:
+        return markers
+    return [max(holders, key=lambda m: support(sentence, passages[m - 1].text))]
+
+
+def append_marker(sentence: str, markers: list[int]) -> str:
+    """The sentence with exactly these markers, placed before its closing punctuation."""
+    bare = re.sub(r"\s+([.!?])", r"\1", _MARKER.sub("", sentence).strip())
+    tags = "".join(f"[{m}]" for m in markers)
+    match = re.search(r"[.!?]+[\"'”’]*$", bare)
+    if match:
+        return f"{bare[: match.start()]} {tags}{bare[match.start() :]}"
+    return f"{bare} {tags}"

@@ -1,0 +1,156 @@
+"""The `assistant` command: ingest, ask, chat (terminal), serve. Heavy imports wait until they are needed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from .config import LLM_CHOICES
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+def _common_options(subcommand: bool) -> argparse.ArgumentParser:
+    # On a subcommand the options must not reset what was given before it: SUPPRESS their defaults.
+    default = argparse.SUPPRESS if subcommand else None
+    common = argparse.ArgumentParser(add_help=False, argument_default=default)
+    common.add_argument(
+        "--corpus", metavar="DIR", help="folder of articles (ASSISTANT_CORPUS_DIR; docs_corpus)"
+    )
+    common.add_argument("--index", metavar="DIR", help="index folder (ASSISTANT_INDEX_DIR; index)")
+    common.add_argument("--llm", choices=LLM_CHOICES, help="who writes answers (ASSISTANT_LLM; local)")
+    common.add_argument("--top-k", type=int, metavar="N", help="passages per answer (ASSISTANT_TOP_K; 4)")
+    common.add_argument(
+        "--model", metavar="NAME", help="OpenAI/compatible model name (ASSISTANT_OPENAI_MODEL)"
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options(subcommand=True)
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description="Cited answers to questions about a folder of news articles.",
+        parents=[_common_options(subcommand=False)],
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("ingest", parents=[common], help="build or update the index from the corpus folder")
+    ask = sub.add_parser("ask", parents=[common], help="answer one question")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
+    sub.add_parser("chat", parents=[common], help="ask questions in the terminal, with follow-ups")
+    serve = sub.add_parser("serve", parents=[common], help="the chat in a browser (not built yet)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7860)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .errors import AssistantError
+
+    try:
+        return _run(args)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _run(args: argparse.Namespace) -> int:
+    from . import Assistant
+
+    assistant = Assistant(
+        corpus_dir=args.corpus, index_dir=args.index, llm=args.llm, top_k=args.top_k, openai_model=args.model
+    )
+    if args.command == "ingest":
+        return _ingest(assistant)
+    if args.command == "ask":
+        return _ask(assistant, args.question, as_json=args.json)
+    if args.command == "chat":
+        return _chat(assistant)
+    print(
+        "The browser chat is not built yet; use `assistant chat` in the terminal "
+        'or `assistant ask "question"`.',
+        file=sys.stderr,
+    )
+    return EXIT_ERROR
+
+
+def _ingest(assistant) -> int:
+    report = assistant.ingest(progress=sys.stderr.isatty())
+    for reason in report.skipped.values():
+        print(f"skipped: {reason}", file=sys.stderr)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def _ask(assistant, question: str, as_json: bool = False, history: list[dict] | None = None):
+    from .results import Answer
+
+    live = sys.stdout.isatty() and not as_json
+    answer = None
+    for event in assistant.stream(question, history):
+        if isinstance(event, Answer):
+            answer = event
+        elif live:
+            print(event, end="", flush=True)
+    assert answer is not None
+    if as_json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    print("\r\033[K" + answer.text if live else answer.text)
+    print(format_sources(answer))
+    return answer if history is not None else 0
+
+
+def format_sources(answer) -> str:
+    if answer.abstained:
+        lines = ["", "Closest passages (they do not answer the question):"]
+        items = [(i, p) for i, p in enumerate(answer.passages, start=1)]
+    else:
+        lines = ["", "Sources:"]
+        items = [(c.marker, c) for c in answer.citations]
+    for marker, p in items:
+        excerpt = " ".join(p.text.split())
+        excerpt = excerpt if len(excerpt) <= 160 else excerpt[:157] + "..."
+        lines.append(f"  [{marker}] {p.title} ({p.doc_id}, chars {p.start}-{p.end}, relevance {p.score:.2f})")
+        lines.append(f"      {excerpt}")
+    if answer.search_query != answer.question:
+        lines.append(f"  (searched for: {answer.search_query})")
+    return "\n".join(lines)
+
+
+def _chat(assistant) -> int:
+    print(
+        f"Answers by {assistant.model}. Ask about the articles; an empty line or Ctrl-D ends.",
+        file=sys.stderr,
+    )
+    from .errors import InvalidQuestionError
+
+    history: list[dict] = []
+    while True:
+        try:
+            question = input("\n> ")
+        except EOFError:
+            print(file=sys.stderr)
+            return 0
+        if not question.strip():
+            return 0
+        try:
+            answer = _ask(assistant, question, history=history)
+        except InvalidQuestionError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            continue
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""The exceptions the public API raises. Every one carries a message meant for a person."""
+
+
+class AssistantError(Exception):
+    """Base class: anything the assistant refuses or cannot do, with a readable reason."""
+
+
+class InvalidQuestionError(AssistantError, ValueError):
+    """The question is empty, whitespace only, or longer than the configured limit."""
+
+
+class CorpusError(AssistantError):
+    """The corpus folder is missing, empty, or holds no readable document."""
+
+
+class DocumentError(AssistantError):
+    """One document cannot be read (binary, not UTF-8, unsupported type, empty). Ingest skips it."""
+
+
+class IndexNotFoundError(AssistantError):
+    """No index has been built yet at the configured folder."""
+
+
+class IndexCorruptError(AssistantError):
+    """The index folder exists but cannot be read. `assistant ingest` rebuilds it."""
+
+
+class ModelError(AssistantError):
+    """The local model file is missing, incomplete, or fails its checksum."""
+
+
+class BackendError(AssistantError):
+    """A hosted or OpenAI-compatible model server rejected the request or could not be reached."""

@@ -1,0 +1,194 @@
+"""The on-disk index: Chroma (vectors, the source of truth for chunks), BM25 beside it, and a manifest.
+
+Layout under index_dir:
+    chroma/         chromadb.PersistentClient, collection "articles", cosine space
+    bm25/           the keyword index, rebuilt from Chroma whenever the chunks change
+    manifest.json   per document: content hash, chunk count, title, source, when indexed; plus the
+                    chunking fingerprint and a revision that the BM25 index must match
+Every write of the manifest is atomic (write, fsync, rename), so an interrupted ingest leaves either
+the old or the new entry, and the next ingest compares Chroma's per-document counts with it to repair.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import IndexCorruptError, IndexNotFoundError
+
+if TYPE_CHECKING:
+    from llama_index.core.schema import TextNode
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+COLLECTION = "articles"
+MANIFEST_VERSION = 1
+
+
+@dataclass
+class DocEntry:
+    content_hash: str
+    chunks: int
+    title: str
+    source: str
+    indexed_at: float
+
+
+@dataclass
+class Manifest:
+    fingerprint: dict[str, Any] = field(default_factory=dict)
+    documents: dict[str, DocEntry] = field(default_factory=dict)
+    revision: int = 0
+    version: int = MANIFEST_VERSION
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            docs = {k: DocEntry(**v) for k, v in raw["documents"].items()}
+            return cls(raw["fingerprint"], docs, int(raw["revision"]), int(raw["version"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexCorruptError(
+                f"the index manifest {path} is unreadable ({exc.__class__.__name__}); "
+                "run `assistant ingest` to rebuild the index"
+            ) from None
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".json.tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            json.dump(asdict(self), fh, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+
+
+class IndexStore:
+    def __init__(self, index_dir: Path, manifest: Manifest) -> None:
+        self.index_dir = index_dir
+        self.manifest = manifest
+        self._vector_store: ChromaVectorStore | None = None
+        self._collection: Any = None
+
+    # --- opening -------------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, index_dir: Path) -> IndexStore:
+        """Open an existing index for reading; raises IndexNotFoundError / IndexCorruptError."""
+        manifest_path = index_dir / "manifest.json"
+        if not manifest_path.exists():
+            raise IndexNotFoundError(f"no index at {index_dir}/: build it with `assistant ingest`")
+        store = cls(index_dir, Manifest.load(manifest_path))
+        store.collection  # noqa: B018 - fail now, with a clear message, if Chroma cannot open
+        return store
+
+    @classmethod
+    def open_for_update(cls, index_dir: Path) -> tuple[IndexStore, str | None]:
+        """Open or create; a corrupt index is moved aside and rebuilt. Returns (store, note)."""
+        note = None
+        if (index_dir / "manifest.json").exists():
+            try:
+                return cls.open(index_dir), None
+            except IndexCorruptError as exc:
+                aside = index_dir.with_name(f"{index_dir.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+                _forget_chroma_clients()  # chromadb caches one client per path, holding the old files open
+                shutil.move(str(index_dir), str(aside))
+                note = f"{exc}; moved it to {aside} and rebuilt"
+        elif index_dir.exists() and any(index_dir.iterdir()) and not (index_dir / "chroma").exists():
+            raise IndexCorruptError(f"{index_dir}/ exists and is not an index; choose another --index folder")
+        index_dir.mkdir(parents=True, exist_ok=True)
+        store = cls(index_dir, Manifest())
+        store.collection  # noqa: B018
+        return store, note
+
+    @property
+    def collection(self) -> Any:
+        if self._collection is None:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            try:
+                client = chromadb.PersistentClient(
+                    path=str(self.index_dir / "chroma"),
+                    settings=ChromaSettings(anonymized_telemetry=False),
+                )
+                self._collection = client.get_or_create_collection(
+                    COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
+                )
+                self._collection.count()
+            except Exception as exc:  # chromadb raises many kinds for a damaged folder
+                raise IndexCorruptError(
+                    f"the vector store in {self.index_dir}/chroma cannot be opened "
+                    f"({exc.__class__.__name__}: "
+                    f"{str(exc)[:200]}); run `assistant ingest` to rebuild the index"
+                ) from None
+        return self._collection
+
+    @property
+    def vector_store(self) -> ChromaVectorStore:
+        if self._vector_store is None:
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+
+            self._vector_store = ChromaVectorStore(chroma_collection=self.collection)
+        return self._vector_store
+
+    # --- writing -------------------------------------------------------------------------------------
+
+    def save_manifest(self) -> None:
+        self.manifest.save(self.index_dir / "manifest.json")
+
+    def chunk_counts(self) -> dict[str, int]:
+        """Chunks per doc_id as Chroma holds them (the truth the manifest is checked against)."""
+        counts: dict[str, int] = {}
+        for meta in self.collection.get(include=["metadatas"])["metadatas"] or []:
+            doc_id = str(meta.get("doc_id"))
+            counts[doc_id] = counts.get(doc_id, 0) + 1
+        return counts
+
+    def delete_document(self, doc_id: str) -> None:
+        self.collection.delete(where={"doc_id": doc_id})
+
+    def replace_document(self, doc_id: str, nodes: list[TextNode]) -> None:
+        """Delete every chunk of doc_id, then add the new ones (each node carries its embedding)."""
+        self.delete_document(doc_id)
+        if nodes:
+            self.vector_store.add(nodes)
+
+    def all_nodes(self) -> list[TextNode]:
+        return list(self.vector_store.get_nodes(node_ids=None))
+
+    # --- keyword index -------------------------------------------------------------------------------
+
+    @property
+    def bm25_dir(self) -> Path:
+        return self.index_dir / "bm25"
+
+    def bm25_current(self) -> bool:
+        try:
+            return int((self.bm25_dir / "revision").read_text()) == self.manifest.revision
+        except (OSError, ValueError):
+            return False
+
+    def rebuild_bm25(self) -> None:
+        from .keyword_index import build_keyword_index
+
+        nodes = self.all_nodes()
+        tmp = self.index_dir / "bm25.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        build_keyword_index(nodes, tmp)
+        (tmp / "revision").write_text(str(self.manifest.revision))
+        old = self.index_dir / "bm25.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if self.bm25_dir.exists():
+            os.replace(self.bm25_dir, old)
+        os.replace(tmp, self.bm25_dir)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _forget_chroma_clients() -> None:
+    from chromadb.api.client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()

@@ -1,0 +1,180 @@
+"""Incremental ingest: corpus folder → documents → chunks → embeddings → Chroma + BM25.
+
+Unchanged documents (same content hash, same chunking, same chunk count in Chroma) cost nothing: no
+embedding model is even loaded. Each document is replaced as a whole (delete, then add) and recorded in
+the manifest right after, so an interruption leaves at most one document to repair on the next run.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .chunking import Chunk, chunk_document
+from .config import Settings
+from .corpus import Document, list_corpus, load_document
+from .embeddings import EMBED_MODEL_NAME
+from .errors import CorpusError, DocumentError
+from .index_store import DocEntry, IndexStore
+
+ProgressCallback = Callable[[int, int], None]  # (chunks embedded so far, total)
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # path -> reason
+    chunks: int = 0  # chunks in the index after the run
+    embedded: int = 0  # chunks embedded in this run
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        line = (
+            f"added {len(self.added)}, updated {len(self.updated)}, removed {len(self.removed)}, "
+            f"unchanged {len(self.unchanged)}, skipped {len(self.skipped)}; "
+            f"{self.chunks} chunks in the index ({self.embedded} embedded) in {self.seconds:.1f} s"
+        )
+        return line
+
+
+def fingerprint(settings: Settings) -> dict[str, object]:
+    """What, if changed, makes every stored chunk stale."""
+    return {
+        "chunk_words": settings.chunk_words,
+        "chunk_overlap_sentences": settings.chunk_overlap_sentences,
+        "embed_model": EMBED_MODEL_NAME,
+        "chunker": 1,
+    }
+
+
+def ingest(settings: Settings, progress: bool | ProgressCallback = False) -> IngestReport:
+    started = time.perf_counter()
+    corpus_dir = settings.corpus_dir
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"corpus folder {corpus_dir}/ does not exist")
+    report = IngestReport()
+    docs = _load_corpus(corpus_dir, report)
+    store, note = IndexStore.open_for_update(settings.index_dir)
+    if note:
+        report.notes.append(note)
+    manifest = store.manifest
+    if not docs and not manifest.documents:
+        raise CorpusError(
+            f"no readable documents in {corpus_dir}/"
+            + (f" ({len(report.skipped)} skipped: see messages above)" if report.skipped else "")
+        )
+    stale = manifest.fingerprint != fingerprint(settings)
+    if stale and manifest.documents:
+        report.notes.append("chunking settings changed: re-indexing every document")
+    manifest.fingerprint = fingerprint(settings)
+    counts = store.chunk_counts()
+
+    todo: list[tuple[Document, list[Chunk]]] = []
+    for doc in docs.values():
+        entry = manifest.documents.get(doc.doc_id)
+        if (
+            entry
+            and not stale
+            and entry.content_hash == doc.content_hash
+            and counts.get(doc.doc_id) == entry.chunks
+        ):
+            report.unchanged.append(doc.doc_id)
+            continue
+        (report.updated if entry else report.added).append(doc.doc_id)
+        chunks = chunk_document(doc, settings.chunk_words, settings.chunk_overlap_sentences)
+        todo.append((doc, chunks))
+
+    # A file that still exists but cannot be read keeps its chunks: nothing indexed is lost to bad input.
+    kept = set(docs) | {Path(p).stem for p in report.skipped}
+    removed = sorted(set(manifest.documents) - kept)
+    orphans = sorted(set(counts) - set(manifest.documents) - {doc.doc_id for doc, _ in todo})
+    changed = bool(removed or orphans or todo)
+    if changed:
+        # Bump the revision before touching anything, so an interrupted run leaves BM25 marked stale.
+        manifest.revision += 1
+        store.save_manifest()
+    for doc_id in removed:
+        store.delete_document(doc_id)
+        del manifest.documents[doc_id]
+        report.removed.append(doc_id)
+    for doc_id in orphans:  # chunks of a document an interrupted run never recorded
+        store.delete_document(doc_id)
+    if todo:
+        total = sum(len(chunks) for _, chunks in todo)
+        _index_documents(store, todo, total, progress, report)
+    store.save_manifest()
+    if not store.bm25_current():
+        store.rebuild_bm25()
+    report.chunks = sum(e.chunks for e in manifest.documents.values())
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _load_corpus(corpus_dir: Path, report: IngestReport) -> dict[str, Document]:
+    docs: dict[str, Document] = {}
+    for path in list_corpus(corpus_dir):
+        try:
+            doc = load_document(path)
+        except DocumentError as exc:
+            report.skipped[str(path)] = str(exc)
+            continue
+        except OSError as exc:
+            report.skipped[str(path)] = f"{path}: cannot read ({exc.strerror})"
+            continue
+        if doc.doc_id in docs:
+            report.skipped[str(path)] = f"{path}: another file already has the name {doc.doc_id!r}"
+            continue
+        docs[doc.doc_id] = doc
+    return docs
+
+
+def _index_documents(store: IndexStore, todo, total: int, progress, report: IngestReport) -> None:
+    from llama_index.core.schema import MetadataMode, NodeRelationship, RelatedNodeInfo, TextNode
+
+    from .embeddings import get_embedding_model
+
+    model = get_embedding_model()
+    bar = None
+    if progress is True:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="chunk", desc="Indexing", file=sys.stderr, dynamic_ncols=True)
+    done = 0
+    try:
+        for doc, chunks in todo:
+            nodes = []
+            for chunk in chunks:
+                node = TextNode(id_=chunk.chunk_id, text=chunk.text, metadata=chunk.metadata())
+                node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc.doc_id)
+                # The title goes into the embedded text (it names the topic); offsets and hashes do not.
+                node.excluded_embed_metadata_keys = list(node.metadata)
+                node.excluded_llm_metadata_keys = list(node.metadata)
+                nodes.append(node)
+            texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
+            for node, vector in zip(nodes, model.get_text_embedding_batch(texts), strict=True):
+                node.embedding = vector
+            store.replace_document(doc.doc_id, nodes)
+            store.manifest.documents[doc.doc_id] = DocEntry(
+                content_hash=doc.content_hash,
+                chunks=len(nodes),
+                title=doc.title,
+                source=doc.source,
+                indexed_at=time.time(),
+            )
+            store.save_manifest()
+            done += len(nodes)
+            report.embedded += len(nodes)
+            if bar is not None:
+                bar.update(len(nodes))
+            elif callable(progress):
+                progress(done, total)
+    finally:
+        if bar is not None:
+            bar.close()

@@ -1,0 +1,1 @@
+"""Answer generators: the embedded llama.cpp model, OpenAI or a compatible server, or no model at all."""

@@ -1,0 +1,106 @@
+"""Build the configured generator: one place that knows every backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from ..config import Settings
+from ..errors import BackendError, ModelError
+
+if TYPE_CHECKING:
+    from llama_index.core.llms import LLM
+
+
+def describe(settings: Settings) -> str:
+    """A short label of who answers, for the CLI, the UI and Answer.model."""
+    if settings.llm == "extractive":
+        return "extractive (no model)"
+    if settings.llm == "openai":
+        where = f"compatible server at {settings.openai_base_url}" if settings.openai_base_url else "OpenAI"
+        return f"{settings.openai_model} ({where})"
+    from .model_file import MODEL_NAME
+
+    return f"{settings.model_path.name if settings.model_path else MODEL_NAME} (local, llama.cpp)"
+
+
+def build_llm(settings: Settings) -> LLM | None:
+    """The LlamaIndex LLM for settings.llm; None for extractive mode."""
+    if settings.llm == "extractive":
+        return None
+    if settings.llm == "openai":
+        return _build_openai(settings)
+    return _build_local(settings)
+
+
+def _build_local(settings: Settings) -> LLM:
+    from .local import LocalLlamaCpp
+    from .model_file import ensure_model_file
+
+    if settings.model_path is not None:
+        if not settings.model_path.is_file():
+            raise ModelError(f"model file {settings.model_path} (ASSISTANT_MODEL_PATH) does not exist")
+        path = settings.model_path
+    else:
+        path = ensure_model_file(settings.cache_dir)
+    return LocalLlamaCpp(
+        model_path=str(path),
+        model_label=describe(settings),
+        n_ctx=settings.n_ctx,
+        n_threads=settings.n_threads,
+        max_tokens=settings.max_answer_tokens,
+    )
+
+
+def _build_openai(settings: Settings) -> LLM:
+    if settings.openai_base_url:
+        from llama_index.llms.openai_like import OpenAILike
+
+        return OpenAILike(
+            model=settings.openai_model,
+            api_base=settings.openai_base_url,
+            api_key=settings.openai_api_key or "not-needed",
+            is_chat_model=True,
+            context_window=settings.n_ctx,
+            max_tokens=settings.max_answer_tokens,
+            temperature=0.0,
+            timeout=settings.request_timeout,
+            max_retries=1,
+        )
+    if not settings.openai_api_key:
+        raise BackendError("--llm openai needs OPENAI_API_KEY (or OPENAI_BASE_URL for a compatible server)")
+    from llama_index.llms.openai import OpenAI
+
+    return OpenAI(
+        model=settings.openai_model,
+        api_key=settings.openai_api_key,
+        max_tokens=settings.max_answer_tokens,
+        temperature=0.0,
+        timeout=settings.request_timeout,
+        max_retries=1,
+    )
+
+
+@contextmanager
+def backend_errors(settings: Settings) -> Iterator[None]:
+    """Turn the openai client's exceptions into one-line BackendErrors that name the server."""
+    import openai
+
+    where = settings.openai_base_url or "OpenAI"
+    try:
+        yield
+    except openai.AuthenticationError:
+        raise BackendError(f"{where} rejected the API key (401): check OPENAI_API_KEY") from None
+    except openai.NotFoundError:
+        raise BackendError(
+            f"{where} has no model {settings.openai_model!r} (404): set ASSISTANT_OPENAI_MODEL"
+        ) from None
+    except openai.APITimeoutError:
+        raise BackendError(f"{where} did not answer within {settings.request_timeout:.0f} s") from None
+    except openai.APIConnectionError:
+        raise BackendError(
+            f"cannot reach {where}: is the server running and OPENAI_BASE_URL right?"
+        ) from None
+    except openai.APIStatusError as exc:
+        raise BackendError(f"{where} answered HTTP {exc.status_code}: {str(exc.message)[:200]}") from None

@@ -1,0 +1,114 @@
+"""The embedded model as a LlamaIndex LLM: llama-cpp-python, ChatML prompts, greedy decoding.
+
+LlamaIndex's own LlamaCPP wrapper is not used: it ignores the model's chat template and downloads a
+7B model when its model_path is missing. This one is a thin CustomLLM over llama_cpp.Llama.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    CompletionResponse,
+    CompletionResponseGen,
+    LLMMetadata,
+)
+from llama_index.core.llms.callbacks import llm_completion_callback
+from llama_index.core.llms.custom import CustomLLM
+from pydantic import PrivateAttr
+
+from ..errors import ModelError
+
+STOP = ["<|im_end|>", "<|endoftext|>"]
+# llama.cpp keeps one evaluation state; concurrent requests (two browser sessions) must take turns.
+_generation_lock = threading.Lock()
+
+
+def chatml(messages: Sequence[ChatMessage]) -> str:
+    """Qwen2.5's chat template; the fixed system prompt comes first so llama.cpp reuses its evaluation."""
+    parts = [f"<|im_start|>{m.role.value}\n{m.content}<|im_end|>\n" for m in messages]
+    return "".join(parts) + "<|im_start|>assistant\n"
+
+
+@cache
+def _load(model_path: str, n_ctx: int, n_threads: int) -> Any:
+    from llama_cpp import Llama
+
+    try:
+        return Llama(
+            model_path=model_path,
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            n_threads_batch=n_threads,
+            n_batch=512,
+            verbose=False,
+        )
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise ModelError(f"llama.cpp could not load the model {model_path}: {exc}") from None
+
+
+class LocalLlamaCpp(CustomLLM):
+    model_path: str
+    model_label: str
+    n_ctx: int = 4096
+    n_threads: int = 2
+    max_tokens: int = 320
+    _llama: Any = PrivateAttr(default=None)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(messages_to_prompt=chatml, **kwargs)
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(
+            context_window=self.n_ctx,
+            num_output=self.max_tokens,
+            is_chat_model=True,
+            model_name=self.model_label,
+        )
+
+    @property
+    def llama(self) -> Any:
+        """Loaded on first use and kept for the life of the process."""
+        if self._llama is None:
+            self._llama = _load(self.model_path, self.n_ctx, self.n_threads)
+        return self._llama
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llama.tokenize(text.encode(), add_bos=False, special=True))
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        text = ""
+        for response in self.stream_complete(prompt, formatted=formatted, **kwargs):
+            text = response.text
+        return CompletionResponse(text=text)
+
+    @llm_completion_callback()
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
+        if not formatted:
+            prompt = chatml([ChatMessage(role="user", content=prompt)])
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+
+        def generate() -> CompletionResponseGen:
+            with _generation_lock:
+                text = ""
+                stream = self.llama.create_completion(
+                    prompt,
+                    max_tokens=max_tokens,
+                    temperature=0.0,
+                    top_k=1,
+                    repeat_penalty=1.0,
+                    stop=STOP,
+                    stream=True,
+                )
+                for part in stream:
+                    delta = part["choices"][0]["text"]
+                    text += delta
+                    yield CompletionResponse(text=text, delta=delta)
+
+        return generate()

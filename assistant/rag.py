@@ -1,0 +1,177 @@
+"""The RAG flow: prepare_context (condense follow-up → retrieve → decide) and answer_stream (generate → cite).
+
+Data flows one way: question → search query → passages → prompt → text → checked citations → Answer.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from . import prompts
+from .citations import resolve
+from .config import Settings
+from .extractive import extractive_answer
+from .llms.factory import backend_errors
+from .results import Answer, Passage
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from llama_index.core.llms import LLM
+
+    from .retrieval import HybridRetriever
+
+NOT_COVERED = (
+    "The articles do not cover this question. The closest passages are listed, but they do not answer it."
+)
+MODEL_REFUSAL = re.compile(
+    r"\b(articles?|passages?|sources?|context)\s+(do|does)\s*(not|n't)\s+"
+    r"(answer|contain|mention|say|cover|provide|include|specify|state|address)",
+    re.I,
+)
+HISTORY_CHARS = 600  # per turn: keeps long chats from growing the prompt
+
+
+@dataclass
+class Context:
+    """What retrieval found for a question, ready to show before the answer is generated."""
+
+    question: str
+    search_query: str
+    passages: list[Passage]
+    covered: bool  # False: the evidence is too weak, the model will not be called
+    timings: dict[str, float] = field(default_factory=dict)
+    missing_names: list[str] = field(default_factory=list)  # names in the question no passage mentions
+
+
+def missing_names(question: str, passages: list[Passage]) -> list[str]:
+    """Capitalised words of the question (names, places) that none of the passages mention.
+
+    A question about "Brazilian coffee" over passages that never say "Brazil" cannot be answered from
+    them, however similar the rest of the wording is; small models answer such questions anyway.
+    Words are compared by their first five letters, so "Brazilian" matches "Brazil".
+    """
+    evidence = " ".join(p.text + " " + p.title for p in passages).lower()
+    words = re.findall(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-zA-Z]+)", question.strip())
+    return [w for w in dict.fromkeys(words) if w.lower()[:5] not in evidence]
+
+
+class RagPipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        retriever: HybridRetriever,
+        embed_model: BaseEmbedding,
+        llm: LLM | None,
+        model: str,
+    ) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.embed_model = embed_model
+        self.llm = llm
+        self.model = model
+
+    def prepare_context(
+        self, question: str, history: list[dict] | None = None, k: int | None = None
+    ) -> Context:
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        search_query = self.standalone_question(question, history or [])
+        timings["condense"] = time.perf_counter() - started
+        t = time.perf_counter()
+        passages = self.retriever.retrieve(search_query, k or self.settings.top_k)
+        timings["retrieval"] = time.perf_counter() - t
+        best = max((p.score for p in passages), default=0.0)
+        missing = missing_names(search_query, passages)
+        covered = best >= self.settings.abstain_below and not missing
+        return Context(question, search_query, passages, covered, timings, missing)
+
+    def standalone_question(self, question: str, history: list[dict]) -> str:
+        """A follow-up ("and what did China do?") rewritten to stand alone, from the recent turns."""
+        turns = [
+            t for t in history if t.get("role") in ("user", "assistant") and str(t.get("content", "")).strip()
+        ]
+        turns = turns[-self.settings.history_turns :]
+        if not turns:
+            return question
+        if self.llm is None:  # no model to rewrite with: search on the last question and this one together
+            last_user = next((str(t["content"]) for t in reversed(turns) if t["role"] == "user"), "")
+            return f"{last_user[:HISTORY_CHARS]} {question}".strip()
+        from llama_index.core.base.llms.types import ChatMessage
+
+        transcript = "\n".join(f"{t['role']}: {str(t['content'])[:HISTORY_CHARS]}" for t in turns)
+        prompt = prompts.load("condense").format(history=transcript, question=question)
+        with backend_errors(self.settings):
+            reply = (
+                self.llm.chat([ChatMessage(role="user", content=prompt)], max_tokens=60).message.content or ""
+            )
+        rewritten = reply.strip().strip('"').splitlines()[0].strip() if reply.strip() else ""
+        return rewritten or question
+
+    def answer_stream(self, context: Context) -> Iterator[str | Answer]:
+        """Text deltas as they are generated, then the final Answer with checked citations."""
+        timings = dict(context.timings)
+        if not context.covered or not context.passages:
+            text = NOT_COVERED
+            if context.missing_names:
+                text += f" (They never mention {', '.join(context.missing_names)}.)"
+            yield text
+            yield self._answer(context, text, [], True, timings)
+            return
+        started = time.perf_counter()
+        if self.llm is None:
+            raw = extractive_answer(context.question, context.passages, self.embed_model)
+            timings["generation"] = time.perf_counter() - started
+            yield raw
+        else:
+            raw = ""
+            first = None
+            with backend_errors(self.settings):
+                for chunk in self.llm.stream_chat(self.messages(context)):
+                    delta = chunk.delta or ""
+                    if delta and first is None:
+                        first = time.perf_counter()
+                        timings["first_token"] = first - started
+                    raw += delta
+                    yield delta
+            timings["generation"] = time.perf_counter() - started
+        text, citations = resolve(raw, context.passages)
+        if not text or MODEL_REFUSAL.search(text) and not citations:
+            yield self._answer(context, NOT_COVERED, [], True, timings)
+            return
+        yield self._answer(context, text, citations, False, timings)
+
+    def answer(self, context: Context) -> Answer:
+        final = None
+        for event in self.answer_stream(context):
+            final = event
+        assert isinstance(final, Answer)
+        return final
+
+    def messages(self, context: Context) -> list:
+        from llama_index.core.base.llms.types import ChatMessage
+
+        numbered = "\n\n".join(
+            f"[{i}] ({p.title}) {' '.join(p.text.split())}" for i, p in enumerate(context.passages, start=1)
+        )
+        user = prompts.load("answer_user").format(passages=numbered, question=context.question)
+        return [
+            ChatMessage(role="system", content=prompts.load("answer_system")),
+            ChatMessage(role="user", content=user),
+        ]
+
+    def _answer(self, context: Context, text: str, citations: list, abstained: bool, timings: dict) -> Answer:
+        timings["total"] = sum(v for k, v in timings.items() if k in ("condense", "retrieval", "generation"))
+        return Answer(
+            text=text,
+            citations=citations,
+            abstained=abstained,
+            passages=context.passages,
+            question=context.question,
+            search_query=context.search_query,
+            model=self.model if not abstained or context.covered else "none (not covered)",
+            timings={k: round(v, 4) for k, v in timings.items()},
+        )

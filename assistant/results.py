@@ -1,0 +1,49 @@
+"""The values the public API returns."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk. score is the cosine similarity of the passage to the question (0..1)."""
+
+    doc_id: str
+    title: str
+    text: str
+    score: float
+    start: int
+    end: int
+    chunk_id: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A marker in the answer ([marker]) and the passage it points at."""
+
+    marker: int
+    doc_id: str
+    title: str
+    text: str
+    score: float
+    start: int
+    end: int
+    source: str = ""
+    sentences: tuple[str, ...] = ()  # the answer's sentences that cite this passage
+
+
+@dataclass
+class Answer:
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    passages: list[Passage]  # everything shown to the model (or, when abstaining, the closest passages)
+    question: str
+    search_query: str  # the standalone question retrieval ran on (differs from question for follow-ups)
+    model: str
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests import netguard
+
+netguard.install()  # before anything is imported that might phone home
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "docs_corpus"
+GENEVA = "What was the U.S. tariff on Chinese goods before and after the Geneva talks?"
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A private copy of the real articles, free to change."""
+    target = tmp_path / "corpus"
+    shutil.copytree(CORPUS, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real articles indexed once (real embeddings, Chroma on disk) for read-only tests."""
+    from assistant import Assistant
+
+    index = tmp_path_factory.mktemp("index")
+    Assistant(corpus_dir=CORPUS, index_dir=index).ingest()
+    return index
+
+
+@pytest.fixture(scope="session")
+def local_assistant(built_index: Path):
+    from assistant import Assistant
+
+    return Assistant(corpus_dir=CORPUS, index_dir=built_index, llm="local")
+
+
+@pytest.fixture(scope="session")
+def extractive_assistant(built_index: Path):
+    from assistant import Assistant
+
+    return Assistant(corpus_dir=CORPUS, index_dir=built_index, llm="extractive")
+
+
+def minimal_pdf(lines: list[str], title: str | None = None) -> bytes:
+    """A small valid PDF with one page of text (no PDF writer library needed)."""
+    content = "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(f"({line}) '" for line in lines) + " ET"
+    info = f"<< /Title ({title}) >>" if title else "<< >>"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        "/Resources << /Font << /F1 5 0 R >> >> >>",
+        f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        info,
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n{body}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
+    trailer = f"<< /Size {len(objects) + 1} /Root 1 0 R /Info 6 0 R >>"
+    out += f"trailer\n{trailer}\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out

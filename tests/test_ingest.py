@@ -1,0 +1,133 @@
+"""Incremental ingest on a real Chroma in a temp folder with the real embedding model."""
+
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant, CorpusError, IndexCorruptError, IndexNotFoundError
+from assistant.index_store import IndexStore
+from tests.conftest import GENEVA
+
+
+def _assistant(corpus: Path, index: Path) -> Assistant:
+    return Assistant(corpus_dir=corpus, index_dir=index, llm="extractive")
+
+
+def test_incremental_counts(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    index = tmp_path / "index"
+    a = _assistant(corpus, index)
+    first = a.ingest()
+    assert len(first.added) == 5 and first.chunks == first.embedded > 40
+    assert (index / "chroma").is_dir() and (index / "bm25" / "retriever.json").is_file()
+
+    # Unchanged corpus: no embedding is computed; the model is not even loaded.
+    import assistant.ingest as ingest_module
+
+    monkeypatch.setattr("assistant.embeddings.get_embedding_model", lambda: pytest.fail("embedded again"))
+    again = a.ingest()
+    assert (len(again.unchanged), again.embedded, again.chunks) == (5, 0, first.chunks)
+    monkeypatch.undo()
+    assert ingest_module  # the module was imported by Assistant.ingest
+
+    changed = corpus / "05-us-china-talks-lose-momentum-after-geneva.md"
+    changed.write_text(changed.read_text() + "\nA brand new closing sentence about soybeans and wheat.\n")
+    (corpus / "01-tariff-pause-race-against-90-day-deadline.md").unlink()
+    (corpus / "06-new.txt").write_text(
+        "Soybean Exports\nChina bought 12 million tonnes of soybeans in March.\n"
+    )
+    third = a.ingest()
+    assert third.updated == ["05-us-china-talks-lose-momentum-after-geneva"]
+    assert third.removed == ["01-tariff-pause-race-against-90-day-deadline"]
+    assert third.added == ["06-new"] and len(third.unchanged) == 3
+    counts = IndexStore.open(index).chunk_counts()
+    assert "01-tariff-pause-race-against-90-day-deadline" not in counts
+    assert sum(counts.values()) == third.chunks
+    top = a.retrieve("How many tonnes of soybeans did China buy?", k=1)[0]
+    assert top.doc_id == "06-new" and "12 million tonnes" in top.text
+    assert all(
+        p.doc_id != "01-tariff-pause-race-against-90-day-deadline" for p in a.retrieve("Greta Peisch", k=5)
+    )
+
+
+def test_bad_files_are_skipped_and_good_ones_indexed(corpus: Path, tmp_path: Path):
+    (corpus / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (corpus / "latin.md").write_bytes("Caf\u00e9 cr\u00e8me".encode("latin-1"))
+    report = _assistant(corpus, tmp_path / "index").ingest()
+    assert len(report.added) == 5
+    assert set(map(Path, report.skipped)) == {corpus / "image.txt", corpus / "latin.md"}
+    assert "binary" in report.skipped[str(corpus / "image.txt")]
+    assert "UTF-8" in report.skipped[str(corpus / "latin.md")]
+
+
+def test_a_file_that_turns_unreadable_keeps_its_chunks(corpus: Path, tmp_path: Path):
+    a = _assistant(corpus, tmp_path / "index")
+    before = a.ingest().chunks
+    (corpus / "02-bessent-90-day-deals-nearly-impossible.md").write_bytes(b"\x00\x01\x02 garbage")
+    report = a.ingest()
+    assert report.chunks == before and not report.removed and len(report.skipped) == 1
+    assert a.retrieve("Who said a deal in 90 days was nearly impossible?", k=1)[0].doc_id.startswith("02-")
+
+
+def test_empty_or_missing_corpus_is_a_clear_error(tmp_path: Path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CorpusError, match="no readable documents"):
+        _assistant(tmp_path / "empty", tmp_path / "index").ingest()
+    with pytest.raises(CorpusError, match="does not exist"):
+        _assistant(tmp_path / "nope", tmp_path / "index").ingest()
+
+
+def test_interrupted_ingest_is_repaired_by_the_next_run(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    index = tmp_path / "index"
+    a = _assistant(corpus, index)
+    full = a.ingest()
+    for path in corpus.glob("*.md"):  # every document changes
+        path.write_text(path.read_text() + "\nAn added closing line for the update.\n")
+
+    calls = {"n": 0}
+    original = IndexStore.replace_document
+
+    def crash_midway(self, doc_id, nodes):
+        calls["n"] += 1
+        if calls["n"] == 3:  # old chunks of the third document deleted, new ones never added
+            self.delete_document(doc_id)
+            raise KeyboardInterrupt
+        return original(self, doc_id, nodes)
+
+    monkeypatch.setattr(IndexStore, "replace_document", crash_midway)
+    with pytest.raises(KeyboardInterrupt):
+        a.ingest()
+    monkeypatch.undo()
+
+    # The index is readable and says what to do; it is never silently half-used.
+    with pytest.raises(IndexCorruptError, match="assistant ingest"):
+        _assistant(corpus, index).retrieve(GENEVA)
+    repaired = _assistant(corpus, index).ingest()
+    assert len(repaired.unchanged) == 2 and len(repaired.updated) == 3
+    counts = IndexStore.open(index).chunk_counts()
+    assert len(counts) == 5 and sum(counts.values()) == repaired.chunks >= full.chunks
+    assert _assistant(corpus, index).retrieve(GENEVA, k=2)
+
+
+def test_missing_and_corrupt_index(corpus: Path, tmp_path: Path):
+    index = tmp_path / "index"
+    with pytest.raises(IndexNotFoundError, match="assistant ingest"):
+        _assistant(corpus, index).retrieve(GENEVA)
+    _assistant(corpus, index).ingest()
+    (index / "manifest.json").write_text("{not json")
+    with pytest.raises(IndexCorruptError, match="manifest"):
+        _assistant(corpus, index).retrieve(GENEVA)
+    report = _assistant(corpus, index).ingest()
+    assert len(report.added) == 5 and "moved it to" in report.notes[0]
+    assert list(tmp_path.glob("index.corrupt-*"))  # the damaged folder is kept for inspection
+    assert _assistant(corpus, index).retrieve(GENEVA, k=1)
+
+
+def test_corrupt_vector_store_is_reported(corpus: Path, tmp_path: Path):
+    index = tmp_path / "index"
+    _assistant(corpus, index).ingest()
+    sqlite = index / "chroma" / "chroma.sqlite3"
+    sqlite.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(IndexCorruptError, match="vector store"):
+        IndexStore.open(index)

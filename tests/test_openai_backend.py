@@ -1,0 +1,150 @@
+"""The OpenAI-compatible path against a local server that speaks the chat-completions wire protocol.
+
+The hosted OpenAI API cannot be reached from here; this fake implements the same HTTP contract
+(JSON request, `Authorization: Bearer`, SSE streaming with `data: [DONE]`, OpenAI-style error bodies).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from assistant import Assistant, BackendError
+from tests.conftest import CORPUS
+
+REPLY = "The U.S. lowered its tariff on Chinese goods to 30% [1]. Talks later stalled [9]."
+
+
+class FakeOpenAI(BaseHTTPRequestHandler):
+    requests: list[dict] = []
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        FakeOpenAI.requests.append(
+            {"path": self.path, "auth": self.headers.get("Authorization"), "body": body}
+        )
+        if self.headers.get("Authorization") != "Bearer good-key":
+            return self._json(
+                401,
+                {
+                    "error": {
+                        "message": "Incorrect API key provided",
+                        "type": "invalid_request_error",
+                        "code": "invalid_api_key",
+                    }
+                },
+            )
+        if body.get("model") != "test-model":
+            return self._json(404, {"error": {"message": "model not found", "type": "invalid_request_error"}})
+        if not body.get("stream"):
+            return self._json(200, _completion(REPLY))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for i in range(0, len(REPLY), 12):
+            chunk = {**_completion(None), "object": "chat.completion.chunk"}
+            chunk["choices"] = [{"index": 0, "delta": {"content": REPLY[i : i + 12]}, "finish_reason": None}]
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def _json(self, status: int, payload: dict) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _completion(text: str | None) -> dict:
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "test-model",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
+
+
+@pytest.fixture(scope="module")
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), FakeOpenAI)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    httpd.shutdown()
+
+
+def _assistant(built_index, base_url: str, key: str, model: str = "test-model") -> Assistant:
+    return Assistant(
+        corpus_dir=CORPUS, index_dir=built_index, llm="openai",
+        openai_base_url=base_url, openai_api_key=key, openai_model=model, request_timeout=10.0,
+    )  # fmt: skip
+
+
+def test_compatible_server_streams_a_cited_answer(server, built_index):
+    FakeOpenAI.requests.clear()
+    a = _assistant(built_index, server, "good-key")
+    events = list(a.stream("What was the U.S. tariff on Chinese goods after the Geneva talks?"))
+    answer = events[-1]
+    assert "".join(events[:-1]) == REPLY  # streamed as it came
+    assert answer.text == "The U.S. lowered its tariff on Chinese goods to 30% [1]. Talks later stalled."
+    assert [c.marker for c in answer.citations] == [1]
+    assert answer.citations[0].doc_id == answer.passages[0].doc_id
+    assert "test-model" in answer.model and server in answer.model
+    request = FakeOpenAI.requests[-1]
+    assert request["path"] == "/v1/chat/completions" and request["body"]["stream"] is True
+    system, user = request["body"]["messages"]
+    assert system["role"] == "system" and "only the numbered passages" in system["content"]
+    assert user["content"].count("\n[") >= 3 and "Geneva talks?" in user["content"]
+
+
+def test_follow_up_is_rewritten_by_the_model(server, built_index):
+    FakeOpenAI.requests.clear()
+    a = _assistant(built_index, server, "good-key")
+    history = [
+        {"role": "user", "content": "What did the U.S. do?"},
+        {"role": "assistant", "content": "It cut tariffs."},
+    ]
+    answer = a.ask("and China?", history=history)
+    assert answer.search_query == REPLY.split("\n")[0].strip()  # the server's reply became the search query
+    assert "Last question: and China?" in FakeOpenAI.requests[0]["body"]["messages"][0]["content"]
+
+
+def test_wrong_key_is_one_clear_line(server, built_index):
+    with pytest.raises(BackendError, match=r"rejected the API key \(401\)"):
+        _assistant(built_index, server, "bad-key").ask("What was the U.S. tariff on Chinese goods?")
+
+
+def test_unknown_model_is_named(server, built_index):
+    with pytest.raises(BackendError, match="no model 'gpt-nope'"):
+        _assistant(built_index, server, "good-key", model="gpt-nope").ask(
+            "What was the U.S. tariff on Chinese goods?"
+        )
+
+
+def test_unreachable_server_is_one_clear_line(built_index):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(BackendError, match="cannot reach"):
+        _assistant(built_index, f"http://127.0.0.1:{port}/v1", "k").ask(
+            "What was the U.S. tariff on Chinese goods?"
+        )
+
+
+def test_openai_without_key_or_server_says_what_is_missing(built_index, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    a = Assistant(corpus_dir=CORPUS, index_dir=built_index, llm="openai")
+    with pytest.raises(BackendError, match="OPENAI_API_KEY"):
+        a.ask("What was the U.S. tariff on Chinese goods?")
