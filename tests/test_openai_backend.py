@@ -7,6 +7,7 @@ The hosted OpenAI API cannot be reached from here; this fake implements the same
 from __future__ import annotations
 
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -95,9 +96,12 @@ def test_compatible_server_streams_a_cited_answer(server, built_index):
     events = list(a.stream("What was the U.S. tariff on Chinese goods after the Geneva talks?"))
     answer = events[-1]
     assert "".join(events[:-1]) == REPLY  # streamed as it came
-    assert answer.text == "The U.S. lowered its tariff on Chinese goods to 30% [1]. Talks later stalled."
-    assert [c.marker for c in answer.citations] == [1]
-    assert answer.citations[0].doc_id == answer.passages[0].doc_id
+    # [9] points at no passage and is dropped; [1] stays, or moves to the passage that holds "30%".
+    assert re.fullmatch(
+        r"The U\.S\. lowered its tariff on Chinese goods to 30% \[\d\]\. Talks later stalled\.", answer.text
+    )
+    [citation] = answer.citations
+    assert "30%" in citation.text and citation.doc_id == answer.passages[citation.marker - 1].doc_id
     assert "test-model" in answer.model and server in answer.model
     request = FakeOpenAI.requests[-1]
     assert request["path"] == "/v1/chat/completions" and request["body"]["stream"] is True
