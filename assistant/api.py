@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from .config import Settings
 from .errors import InvalidQuestionError
-from .ingest import IngestReport, ProgressCallback, ingest
+from .ingest import IndexStatus, IngestReport, ProgressCallback, index_status, ingest
 from .results import Answer, Passage
 
 if TYPE_CHECKING:
@@ -47,6 +47,28 @@ class Assistant:
             self._pipeline = None  # reopen the index on the next question
         return report
 
+    def status(self) -> IndexStatus:
+        """Which articles the index holds, and whether the corpus folder has changed since."""
+        return index_status(self.settings)
+
+    def add_files(self, paths: list[str | Path], progress: bool | ProgressCallback = False) -> IngestReport:
+        """Copy readable files into the corpus folder and index them; rejected ones are in report.skipped."""
+        from .corpus_admin import add_files
+
+        _, rejected = add_files(self.settings.corpus_dir, [Path(p) for p in paths])
+        report = self.ingest(progress=progress)
+        report.skipped.update(rejected)
+        return report
+
+    def remove_document(self, doc_id: str, progress: bool | ProgressCallback = False) -> IngestReport:
+        """Take an article out of the corpus (its file moves to <corpus>/.removed/) and out of the index."""
+        from .corpus_admin import remove_document
+        from .errors import CorpusError
+
+        if not remove_document(self.settings.corpus_dir, doc_id):
+            raise CorpusError(f"no article {doc_id!r} in {self.settings.corpus_dir}/")
+        return self.ingest(progress=progress)
+
     # --- questions -----------------------------------------------------------------------------------
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
@@ -71,6 +93,12 @@ class Assistant:
         """Retrieval only: the passages an answer would stand on, and whether they cover the question."""
         question = self._check(question)
         return self.pipeline.prepare_context(question, history)
+
+    def warm_up(self) -> None:
+        """Open the index and load the models now, so the first question does not pay for it."""
+        llm = self.pipeline.llm
+        if llm is not None and hasattr(llm, "llama"):
+            llm.llama  # noqa: B018 - loads the llama.cpp model
 
     @property
     def model(self) -> str:

@@ -42,9 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
     sub.add_parser("chat", parents=[common], help="ask questions in the terminal, with follow-ups")
-    serve = sub.add_parser("serve", parents=[common], help="the chat in a browser (not built yet)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=7860)
+    serve = sub.add_parser("serve", parents=[common], help="the chat in a browser at http://127.0.0.1:7860")
+    serve.add_argument("--host", help="address to listen on (ASSISTANT_HOST; 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (ASSISTANT_PORT; 7860)")
     return parser
 
 
@@ -66,7 +66,13 @@ def _run(args: argparse.Namespace) -> int:
     from . import Assistant
 
     assistant = Assistant(
-        corpus_dir=args.corpus, index_dir=args.index, llm=args.llm, top_k=args.top_k, openai_model=args.model
+        corpus_dir=args.corpus,
+        index_dir=args.index,
+        llm=args.llm,
+        top_k=args.top_k,
+        openai_model=args.model,
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
     )
     if args.command == "ingest":
         return _ingest(assistant)
@@ -74,12 +80,10 @@ def _run(args: argparse.Namespace) -> int:
         return _ask(assistant, args.question, as_json=args.json)
     if args.command == "chat":
         return _chat(assistant)
-    print(
-        "The browser chat is not built yet; use `assistant chat` in the terminal "
-        'or `assistant ask "question"`.',
-        file=sys.stderr,
-    )
-    return EXIT_ERROR
+    from .ui.app import serve
+
+    serve(assistant)
+    return 0
 
 
 def _ingest(assistant) -> int:

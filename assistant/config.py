@@ -48,6 +48,11 @@ class Settings:
     openai_base_url: str | None = None
     openai_api_key: str | None = None
     request_timeout: float = 120.0
+    # Browser chat.
+    host: str = "127.0.0.1"
+    port: int = 7860
+    ui_user: str | None = None  # with ui_password: the chat asks for them
+    ui_password: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

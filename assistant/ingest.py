@@ -178,3 +178,37 @@ def _index_documents(store: IndexStore, todo, total: int, progress, report: Inge
     finally:
         if bar is not None:
             bar.close()
+
+
+@dataclass
+class IndexStatus:
+    built: bool
+    documents: dict[str, DocEntry]  # doc_id -> what the index holds
+    pending: list[str]  # doc_ids whose file is new, changed or gone since the last ingest
+
+    def summary(self) -> str:
+        if not self.built:
+            return "not built yet"
+        chunks = sum(d.chunks for d in self.documents.values())
+        state = "current" if not self.pending else f"{len(self.pending)} change(s) not indexed yet"
+        return f"{state} ({len(self.documents)} articles, {chunks} chunks)"
+
+
+def index_status(settings: Settings) -> IndexStatus:
+    """Compare the corpus folder with the manifest, without writing anything."""
+    from .index_store import Manifest
+
+    path = settings.index_dir / "manifest.json"
+    if not path.exists():
+        return IndexStatus(False, {}, [])
+    manifest = Manifest.load(path)
+    report = IngestReport()
+    docs = _load_corpus(settings.corpus_dir, report) if settings.corpus_dir.is_dir() else {}
+    unreadable = {Path(p).stem for p in report.skipped}
+    pending = [
+        d
+        for d, doc in docs.items()
+        if d not in manifest.documents or doc.content_hash != manifest.documents[d].content_hash
+    ]
+    pending += [d for d in manifest.documents if d not in docs and d not in unreadable]
+    return IndexStatus(True, manifest.documents, sorted(pending))

@@ -1,0 +1,174 @@
+"""The Gradio app: a chat tab (streamed, cited answers beside their source cards) and a corpus tab."""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Iterator
+
+import gradio as gr
+
+from ..api import Assistant
+from ..corpus import SUPPORTED_SUFFIXES
+from ..errors import AssistantError
+from ..results import Answer
+from .render import cited_sentences, link_markers, sources_panel, strip_links
+
+CSS = """
+.source-card { border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 10px; margin: 8px 0; }
+.source-card:target { outline: 3px solid #f59e0b; }
+.source-card.uncited { opacity: 0.75; }
+.source-head .relevance { float: right; color: #57606a; font-size: 0.85em; }
+.source-foot, .searched { color: #57606a; font-size: 0.85em; }
+.source-text { white-space: pre-line; }
+.source-text mark { background: #fff3b0; }
+a.cite { text-decoration: none; font-weight: 600; }
+"""
+# System fonts only: the default theme would fetch Google Fonts, and nothing may leave 127.0.0.1.
+THEME = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+UPLOAD_LIMIT = "20mb"
+
+
+def build_app(assistant: Assistant) -> gr.Blocks:
+    def respond(message: str, history: list[dict]) -> Iterator[tuple[str, str]]:
+        turns = [{"role": t["role"], "content": strip_links(_text(t["content"]))} for t in history]
+        try:
+            context = assistant.prepare_context(message, turns)
+        except AssistantError as exc:
+            yield f"⚠️ {exc}", ""
+            return
+        panel = sources_panel(context.passages, context.search_query, context.question, context.covered)
+        yield "", panel  # the sources appear as soon as retrieval is done
+        text = ""
+        try:
+            for event in assistant.pipeline.answer_stream(context):
+                if isinstance(event, Answer):
+                    panel = sources_panel(
+                        event.passages, event.search_query, event.question, not event.abstained,
+                        cited_sentences(event),
+                    )  # fmt: skip
+                    yield link_markers(event.text), panel
+                else:
+                    text += event
+                    yield html.escape(text, quote=False), panel
+        except AssistantError as exc:
+            yield f"⚠️ {exc}", panel
+
+    def status_line() -> str:
+        try:
+            index = assistant.status().summary()
+        except AssistantError as exc:
+            index = str(exc)
+        return f"Answers by **{assistant.model}** · Index: {index}"
+
+    def corpus_table() -> list[list[object]]:
+        rows = []
+        for doc_id, entry in sorted(assistant.status().documents.items()):
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.indexed_at))
+            rows.append([entry.title, doc_id, entry.chunks, when])
+        return rows
+
+    def doc_choices() -> gr.Dropdown:
+        return gr.Dropdown(choices=sorted(assistant.status().documents), value=None)
+
+    def upload(files: list[str] | None, progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
+        if not files:
+            return "Choose one or more files first."
+        try:
+            report = assistant.add_files(files, progress=lambda done, total: progress(done / max(total, 1)))
+        except AssistantError as exc:
+            return f"⚠️ {exc}"
+        return _report_markdown(report)
+
+    def remove(doc_id: str | None, progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
+        if not doc_id:
+            return "Choose an article to remove."
+        try:
+            report = assistant.remove_document(doc_id, progress=lambda d, t: progress(d / max(t, 1)))
+        except AssistantError as exc:
+            return f"⚠️ {exc}"
+        return (
+            f"Removed **{doc_id}** (its file is kept in the corpus folder's `.removed/`). " + report.summary()
+        )
+
+    with gr.Blocks(title="Assistant — cited answers about the articles", analytics_enabled=False) as app:
+        status = gr.Markdown(elem_id="status-line")
+        with gr.Tab("Chat"), gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(elem_id="chat", height=520)
+                sources = gr.HTML(elem_id="sources-panel", render=False)
+                gr.ChatInterface(
+                    respond,
+                    chatbot=chatbot,
+                    additional_outputs=[sources],
+                    textbox=gr.Textbox(
+                        placeholder="Ask about the articles…", elem_id="question", submit_btn=True
+                    ),
+                    analytics_enabled=False,
+                    api_name="chat",
+                )
+            with gr.Column(scale=2):
+                sources.render()
+        with gr.Tab("Corpus"):
+            table = gr.Dataframe(headers=["Title", "File", "Chunks", "Indexed"], interactive=False)
+            with gr.Row():
+                files = gr.File(
+                    label=f"Add articles ({', '.join(SUPPORTED_SUFFIXES)})",
+                    file_count="multiple",
+                    file_types=list(SUPPORTED_SUFFIXES),
+                )
+                with gr.Column():
+                    add_button = gr.Button("Add to corpus and index", variant="primary")
+                    choice = gr.Dropdown(label="Article to remove", choices=[])
+                    remove_button = gr.Button("Remove article")
+            outcome = gr.Markdown(elem_id="corpus-outcome")
+        refresh = [status_line, None, status], [corpus_table, None, table], [doc_choices, None, choice]
+        for fn, _, target in refresh:
+            app.load(fn, None, target)
+        add_button.click(upload, files, outcome, api_name="upload").then(status_line, None, status).then(
+            corpus_table, None, table
+        ).then(doc_choices, None, choice)
+        remove_button.click(remove, choice, outcome, api_name="remove").then(status_line, None, status).then(
+            corpus_table, None, table
+        ).then(doc_choices, None, choice)
+    return app
+
+
+def serve(assistant: Assistant) -> None:
+    """Bring the index up to date, warm the model, and serve the chat until interrupted."""
+    settings = assistant.settings
+    report = assistant.ingest()
+    print(f"index: {report.summary()}", flush=True)
+    assistant.warm_up()
+    app = build_app(assistant)
+    auth = (settings.ui_user, settings.ui_password) if settings.ui_user and settings.ui_password else None
+    app.queue(default_concurrency_limit=1)  # one llama.cpp model: answers take turns
+    app.launch(
+        server_name=settings.host,
+        server_port=settings.port,
+        auth=auth,
+        max_file_size=UPLOAD_LIMIT,
+        prevent_thread_lock=True,
+        quiet=True,
+        theme=THEME,
+        css=CSS,
+    )
+    print(f"Chat ready at http://{settings.host}:{settings.port} (answers by {assistant.model})", flush=True)
+    app.block_thread()
+
+
+def _text(content: object) -> str:
+    """Chat message content as text (Gradio 6 may hand over a list of typed parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(_text(part) for part in content)
+    if isinstance(content, dict):
+        return str(content.get("text") or content.get("content") or "")
+    return str(content)
+
+
+def _report_markdown(report) -> str:
+    lines = [report.summary()]
+    lines += [f"- ⚠️ not added: {reason}" for reason in report.skipped.values()]
+    return "\n".join(lines)

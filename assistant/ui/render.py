@@ -1,0 +1,78 @@
+"""HTML for the chat: answers whose markers link to source cards, and the sources panel itself."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from ..chunking import sentences
+from ..results import Answer, Passage
+
+
+def link_markers(text: str) -> str:
+    """Escape the answer and turn each [n] into a link to its source card."""
+    escaped = html.escape(text, quote=False)
+    return re.sub(r"\[(\d+)\]", r'<a class="cite" href="#source-\1">[\1]</a>', escaped)
+
+
+def strip_links(text: str) -> str:
+    """Chat history as the model should see it: the plain answer, markers kept, no HTML."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def sources_panel(
+    passages: list[Passage],
+    search_query: str,
+    question: str,
+    covered: bool,
+    cited: dict[int, tuple[str, ...]] | None = None,
+) -> str:
+    """The cards for every passage the answer stands on (or, when not covered, the closest ones)."""
+    parts = ['<div class="sources">']
+    if search_query != question:
+        parts.append(f'<p class="searched">searched for: <em>{html.escape(search_query)}</em></p>')
+    if not passages:
+        parts.append("<p>No passages found.</p>")
+    heading = "Sources" if covered else "Closest passages — they do not answer the question"
+    parts.append(f'<h3 class="sources-heading">{heading}</h3>')
+    for n, passage in enumerate(passages, start=1):
+        quoted = (cited or {}).get(n, ())
+        marked = "cited" if quoted else "uncited"
+        parts.append(
+            f'<div class="source-card {marked}" id="source-{n}">'
+            f'<div class="source-head"><span class="marker">[{n}]</span> '
+            f"<strong>{html.escape(passage.title)}</strong>"
+            f'<span class="relevance">relevance {passage.score:.2f}</span></div>'
+            f'<div class="source-text">{highlight(passage.text, quoted)}</div>'
+            f'<div class="source-foot">{html.escape(passage.doc_id)} · '
+            f"chars {passage.start}–{passage.end}</div>"
+            "</div>"
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def cited_sentences(answer: Answer) -> dict[int, tuple[str, ...]]:
+    return {c.marker: c.sentences for c in answer.citations}
+
+
+def highlight(passage: str, answer_sentences: tuple[str, ...]) -> str:
+    """Mark the passage's sentences that the citing answer sentences draw on (by shared words)."""
+    if not answer_sentences:
+        return html.escape(passage)
+    answer_words = {w for s in answer_sentences for w in _words(s)}
+    out = []
+    last = 0
+    for span in sentences(passage):
+        text = passage[span.start : span.end]
+        words = _words(text)
+        overlap = len(words & answer_words) / max(1, min(len(words), len(answer_words)))
+        out.append(html.escape(passage[last : span.start]))
+        out.append(f"<mark>{html.escape(text)}</mark>" if overlap >= 0.4 else html.escape(text))
+        last = span.end
+    out.append(html.escape(passage[last:]))
+    return "".join(out)
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9%]+", text.lower()) if len(w) > 3 or any(c.isdigit() for c in w)}

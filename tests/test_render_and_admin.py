@@ -1,0 +1,54 @@
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant, CorpusError
+from assistant.results import Passage
+from assistant.ui.render import highlight, link_markers, sources_panel, strip_links
+
+
+def test_markers_become_links_and_html_in_answers_is_escaped():
+    html = link_markers("Tariffs fell to 30% <script>x</script> [2].")
+    assert (
+        html == 'Tariffs fell to 30% &lt;script&gt;x&lt;/script&gt; <a class="cite" href="#source-2">[2]</a>.'
+    )
+    assert strip_links(html) == "Tariffs fell to 30% <script>x</script> [2]."
+
+
+def test_cited_sentences_are_highlighted_in_their_passage():
+    passage = "The talks stalled. Tariffs on Chinese goods fell from 145% to 30%. Markets rose."
+    marked = highlight(passage, ("Tariffs on Chinese goods fell to 30%.",))
+    assert (
+        marked
+        == "The talks stalled. <mark>Tariffs on Chinese goods fell from 145% to 30%.</mark> Markets rose."
+    )
+
+
+def test_sources_panel_labels_refusals_and_shows_the_search():
+    passages = [Passage("d", "T <b>", "text", 0.2, 0, 4)]
+    panel = sources_panel(passages, "standalone question", "and China?", covered=False)
+    assert 'id="source-1"' in panel and "T &lt;b&gt;" in panel
+    assert (
+        "they do not answer the question" in panel and "searched for: <em>standalone question</em>" in panel
+    )
+
+
+def test_remove_document_keeps_the_file_and_drops_its_chunks(corpus: Path, tmp_path: Path):
+    a = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", llm="extractive")
+    a.ingest()
+    report = a.remove_document("02-bessent-90-day-deals-nearly-impossible")
+    assert report.removed == ["02-bessent-90-day-deals-nearly-impossible"]
+    assert (corpus / ".removed" / "02-bessent-90-day-deals-nearly-impossible.md").is_file()
+    assert all(not p.doc_id.startswith("02-") for p in a.retrieve("nearly impossible Bessent", k=8))
+    assert a.status().pending == [] and len(a.status().documents) == 4
+    with pytest.raises(CorpusError, match="no article 'nope'"):
+        a.remove_document("nope")
+
+
+def test_status_notices_a_changed_corpus(corpus: Path, tmp_path: Path):
+    a = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", llm="extractive")
+    assert a.status().summary() == "not built yet"
+    a.ingest()
+    assert a.status().summary().startswith("current (5 articles")
+    (corpus / "06-new.md").write_text("# New\n\nA new article about soybeans.\n")
+    assert a.status().pending == ["06-new"]

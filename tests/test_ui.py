@@ -1,0 +1,160 @@
+"""The browser chat, end to end: a real `assistant serve` process on 127.0.0.1 with the real local model,
+driven through gradio_client and through a real headless Chromium (Debian's, via Playwright)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS
+
+BIN = Path(sys.executable).parent / "assistant"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+BESSENT = 'Who said reaching agreements in 90 days was "nearly impossible"?'
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("ui")
+    corpus = root / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ASSISTANT_"))}
+    log = (root / "serve.log").open("w+")
+    proc = subprocess.Popen(
+        [str(BIN), "serve", "--corpus", str(corpus), "--index", str(root / "index"), "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, env=env, text=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if proc.poll() is not None or f"Chat ready at {url}" in (root / "serve.log").read_text():
+            break
+        time.sleep(0.5)
+    output = (root / "serve.log").read_text()
+    assert f"Chat ready at {url}" in output, output
+    yield {"url": url, "corpus": corpus, "root": root}
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def _client(url: str):
+    from gradio_client import Client
+
+    return Client(url, analytics_enabled=False, verbose=False)
+
+
+def _ask(client, question: str) -> list[tuple[str, str]]:
+    job = client.submit(question, api_name="/chat")
+    job.result(timeout=240)
+    return [tuple(o) for o in job.outputs()]
+
+
+def test_answer_streams_after_its_sources(server):
+    outputs = _ask(_client(server["url"]), BESSENT)
+    first_text, first_panel = outputs[0]
+    assert first_text == "" and 'id="source-1"' in first_panel  # sources before any answer text
+    assert len(outputs) > 3  # streamed in pieces
+    text, panel = outputs[-1]
+    assert "Bessent" in text and '<a class="cite" href="#source-' in text
+    for marker in {m.split('"')[0] for m in text.split('href="#source-')[1:]}:
+        assert f'id="source-{marker}"' in panel  # every marker points at a card that exists
+    assert '<div class="source-card cited"' in panel and "<mark>" in panel and "relevance" in panel
+
+
+def test_follow_up_is_rewritten_and_shown(server):
+    client = _client(server["url"])  # one client keeps one conversation
+    _ask(client, "What tariff did the U.S. impose on Chinese goods after the Geneva talks?")
+    text, panel = _ask(client, "And what did China do?")[-1]
+    assert "searched for:" in panel
+    searched = panel.split("searched for: <em>")[1].split("</em>")[0]
+    assert searched != "And what did China do?" and "China" in searched
+    assert "tariff" in panel.lower()
+
+
+def test_sessions_do_not_share_a_conversation(server):
+    first, second = _client(server["url"]), _client(server["url"])
+    _ask(first, "What tariff did the U.S. impose on Chinese goods after the Geneva talks?")
+    _, panel = _ask(second, "And what did China do?")[-1]
+    assert "searched for:" not in panel  # the second session has no history to rewrite from
+
+
+def test_question_not_covered_is_refused_with_closest_passages(server):
+    text, panel = _ask(_client(server["url"]), "What is a good recipe for banana bread?")[-1]
+    assert "do not cover" in text and "cite" not in text
+    assert "Closest passages — they do not answer the question" in panel
+
+
+def test_upload_indexes_a_new_article_and_rejects_a_bad_one(server, tmp_path):
+    from gradio_client import handle_file
+
+    good = tmp_path / "soybean-report.txt"
+    good.write_text(
+        "Soybean Report\nChina bought 12 million tonnes of U.S. soybeans in March, officials said.\n"
+    )
+    bad = tmp_path / "photo.txt"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00")
+    client = _client(server["url"])
+    outcome = client.predict([handle_file(str(good)), handle_file(str(bad))], api_name="/upload")
+    assert "added 1" in outcome and "not added" in outcome and "binary" in outcome
+    assert (server["corpus"] / "soybean-report.txt").is_file() and not (
+        server["corpus"] / "photo.txt"
+    ).exists()
+    text, panel = _ask(client, "How many tonnes of soybeans did China buy in March?")[-1]
+    assert "12 million" in text and "Soybean Report" in panel
+
+
+def test_browser_chat_streams_cites_and_links(server):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--disable-quic"],
+        )  # fmt: skip
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            hosts: set[str] = set()
+            page.on("request", lambda request: hosts.add(request.url.split("/")[2]))
+            page.goto(server["url"], wait_until="load")
+            page.wait_for_function(
+                "document.querySelector('#status-line')?.innerText.includes('Answers by')", timeout=60_000
+            )
+            assert "Index: current" in page.locator("#status-line").inner_text()
+            box = page.locator("#question textarea")
+            box.fill(BESSENT)
+            box.press("Enter")
+            page.wait_for_selector("#sources-panel .source-card", timeout=60_000)
+            page.wait_for_selector("#chat a.cite", timeout=240_000)
+            page.screenshot(path=str(ARTIFACTS / "chat-answer.png"), full_page=True)
+            assert "Bessent" in page.locator("#chat").inner_text()
+            link = page.locator("#chat a.cite").first
+            target = link.get_attribute("href")
+            link.click()
+            page.wait_for_function(f"location.hash === '{target}'", timeout=10_000)
+            card = page.locator(target)
+            assert card.is_visible() and card.evaluate("el => el.matches(':target')")
+            page.screenshot(path=str(ARTIFACTS / "chat-citation-clicked.png"), full_page=True)
+        finally:
+            browser.close()
+    assert hosts == {server["url"].split("/")[2]}  # nothing but our own server was asked for anything
