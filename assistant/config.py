@@ -35,6 +35,8 @@ class Settings:
     # Below this cosine similarity of the best passage the question is treated as not covered by the
     # articles, and the model is not called (calibration in README).
     abstain_below: float = 0.28
+    # The model reads only this many best sentences of the passages (0: whole passages); see README.
+    evidence_sentences: int = 0
     max_question_chars: int = 2000
     history_turns: int = 6
     # Local model.

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from . import prompts
 from .citations import resolve
 from .config import Settings
-from .extractive import extractive_answer
+from .evidence import evidence_by_passage, extractive_answer
 from .llms.factory import backend_errors
 from .results import Answer, Passage
 
@@ -155,13 +155,21 @@ class RagPipeline:
         from llama_index.core.base.llms.types import ChatMessage
 
         numbered = "\n\n".join(
-            f"[{i}] ({p.title}) {' '.join(p.text.split())}" for i, p in enumerate(context.passages, start=1)
+            f"[{i + 1}] ({context.passages[i].title}) {text}" for i, text in self.evidence(context).items()
         )
         user = prompts.load("answer_user").format(passages=numbered, question=context.question)
         return [
             ChatMessage(role="system", content=prompts.load("answer_system")),
             ChatMessage(role="user", content=user),
         ]
+
+    def evidence(self, context: Context) -> dict[int, str]:
+        """What the model reads of each passage: the whole passage, or only its best sentences."""
+        limit = self.settings.evidence_sentences
+        if limit <= 0:
+            return {i: " ".join(p.text.split()) for i, p in enumerate(context.passages)}
+        picked = evidence_by_passage(context.question, context.passages, self.embed_model, limit)
+        return {i: " … ".join(texts) for i, texts in sorted(picked.items())}
 
     def _answer(self, context: Context, text: str, citations: list, abstained: bool, timings: dict) -> Answer:
         timings["total"] = sum(v for k, v in timings.items() if k in ("condense", "retrieval", "generation"))

@@ -1,0 +1,1 @@
+"""Measuring answers: the questions file, deterministic metrics, and runners used by bench/ and eval."""
