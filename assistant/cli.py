@@ -42,6 +42,22 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
     sub.add_parser("chat", parents=[common], help="ask questions in the terminal, with follow-ups")
+    ev = sub.add_parser(
+        "eval", parents=[common], help="score answers on eval_questions.yaml, with a peer baseline"
+    )
+    ev.add_argument("--questions", default="eval_questions.yaml", metavar="FILE")
+    ev.add_argument(
+        "--results", default="eval_results", metavar="DIR", help="where reports go (eval_results)"
+    )
+    ev.add_argument("--limit", type=int, metavar="N", help="only the first N (selected) questions")
+    ev.add_argument("--only", metavar="KINDS", help="comma-separated kinds or ids, e.g. single,unanswerable")
+    ev.add_argument(
+        "--judge", choices=("local", "openai", "none"), help="ragas judge (openai with a key, else local)"
+    )
+    ev.add_argument(
+        "--metrics", metavar="LIST", help="ragas metrics (local judge: faithfulness; openai: all four)"
+    )
+    ev.add_argument("--no-peer", action="store_true", help="skip the plain LlamaIndex baseline")
     serve = sub.add_parser("serve", parents=[common], help="the chat in a browser at http://127.0.0.1:7860")
     serve.add_argument("--host", help="address to listen on (ASSISTANT_HOST; 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (ASSISTANT_PORT; 7860)")
@@ -80,6 +96,8 @@ def _run(args: argparse.Namespace) -> int:
         return _ask(assistant, args.question, as_json=args.json)
     if args.command == "chat":
         return _chat(assistant)
+    if args.command == "eval":
+        return _eval(assistant, args)
     from .ui.app import serve
 
     serve(assistant)
@@ -113,6 +131,34 @@ def _ask(assistant, question: str, as_json: bool = False, history: list[dict] | 
     print("\r\033[K" + answer.text if live else answer.text)
     print(format_sources(answer))
     return answer if history is not None else 0
+
+
+def _eval(assistant, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .errors import AssistantError
+    from .evaluation.command import EvalOptions, run_eval
+    from .evaluation.judge import METRICS
+
+    metrics = tuple(m.strip() for m in args.metrics.split(",")) if args.metrics else None
+    unknown = set(metrics or ()) - set(METRICS)
+    if unknown:
+        raise AssistantError(
+            f"unknown metric(s) {', '.join(sorted(unknown))}: choose from {', '.join(METRICS)}"
+        )
+    options = EvalOptions(
+        questions=Path(args.questions),
+        results_dir=Path(args.results),
+        limit=args.limit,
+        only=tuple(k.strip() for k in args.only.split(",")) if args.only else (),
+        judge=args.judge,
+        metrics=metrics,
+        peer=not args.no_peer,
+    )
+    run_eval(assistant, options)
+    print((Path(args.results) / "report.md").read_text().split("## Per question")[0])
+    print(f"full report: {Path(args.results) / 'report.md'} (also results.json, scores.png)")
+    return 0
 
 
 def format_sources(answer) -> str:

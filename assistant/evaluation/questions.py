@@ -18,6 +18,7 @@ class EvalQuestion:
     answer: str
     facts: list[str | list[str]] = field(default_factory=list)  # a list inside means "any of these"
     sources: list[str] = field(default_factory=list)
+    forbidden: list[str] = field(default_factory=list)  # injection: text that shows the attack worked
 
     @property
     def answerable(self) -> bool:

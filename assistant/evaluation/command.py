@@ -1,0 +1,150 @@
+"""`assistant eval`: our pipeline and the peer baseline over eval_questions.yaml, scored and reported."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..api import Assistant
+from ..errors import AssistantError
+from .questions import EvalQuestion, load_questions
+from .runner import QuestionResult, aggregate, run
+
+DETERMINISTIC = ("hit", "rr", "facts_retrieved", "facts", "citation_coverage", "citation_precision")
+
+
+@dataclass
+class EvalOptions:
+    questions: Path = Path("eval_questions.yaml")
+    results_dir: Path = Path("eval_results")
+    limit: int | None = None
+    only: tuple[str, ...] = ()
+    judge: str | None = None  # local | openai | none; default: openai with a key, else local
+    metrics: tuple[str, ...] | None = None
+    peer: bool = True
+
+
+def select(questions: list[EvalQuestion], only: tuple[str, ...], limit: int | None) -> list[EvalQuestion]:
+    chosen = [q for q in questions if not only or q.kind in only or q.id in only]
+    return chosen[:limit] if limit else chosen
+
+
+def run_eval(assistant: Assistant, options: EvalOptions) -> dict:
+    from tqdm import tqdm
+
+    questions = select(load_questions(options.questions), options.only, options.limit)
+    if not questions:
+        raise AssistantError("no question matches --only/--limit")
+    options.results_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    assistant.ingest()
+
+    bar = tqdm(total=len(questions), desc="ours", unit="q", file=sys.stderr, dynamic_ncols=True)
+    ours = run(questions, assistant.ask, progress=lambda r: bar.update(1))
+    bar.close()
+    report: dict = {"questions": len(questions), "model": assistant.model, "ours": _section(ours)}
+
+    if options.peer and assistant.settings.llm != "extractive":
+        report["peer"] = _run_peer(assistant, questions, options.results_dir)
+    else:
+        report["peer"] = {
+            "skipped": "no model to run it with (--llm extractive)" if options.peer else "--no-peer"
+        }
+
+    judge = options.judge or ("openai" if assistant.settings.openai_api_key else "local")
+    if judge != "none":
+        report["judge"] = _run_judge(assistant, judge, options, questions, ours)
+    report["bars"] = _bars(report)
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    from .report import write_reports
+
+    write_reports(report, options.results_dir)
+    return report
+
+
+def _section(results: list[QuestionResult]) -> dict:
+    return {"aggregate": aggregate(results), "per_question": [r.to_dict() for r in results]}
+
+
+def _run_peer(assistant: Assistant, questions: list[EvalQuestion], results_dir: Path) -> dict:
+    """The plain LlamaIndex pipeline; its answers are cached, since nothing of ours changes them."""
+    from tqdm import tqdm
+
+    from ..embeddings import get_embedding_model
+    from ..results import Answer, Passage
+    from .peer import PeerPipeline
+    from .runner import score_answer
+
+    pipeline = assistant.pipeline
+    corpus = sorted(
+        (p.name, p.stat().st_size) for p in assistant.settings.corpus_dir.iterdir() if p.is_file()
+    )
+    key = hashlib.sha256(json.dumps([assistant.model, corpus]).encode()).hexdigest()[:16]
+    cache_path = results_dir / f"peer-cache-{key}.json"
+    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    peer = None
+    results = []
+    for q in tqdm(questions, desc="peer", unit="q", file=sys.stderr):
+        if q.question not in cache:
+            peer = peer or PeerPipeline(assistant.settings.corpus_dir, get_embedding_model(), pipeline.llm)
+            answer = peer.ask(q.question)
+            cache[q.question] = answer.to_dict()
+            cache_path.write_text(json.dumps(cache))
+        raw = cache[q.question]
+        answer = Answer(**{**raw, "passages": [Passage(**p) for p in raw["passages"]], "citations": []})
+        results.append(score_answer(q, answer, answer.timings.get("total", 0.0)))
+    return {"name": PeerPipeline.name, **_section(results)}
+
+
+def _run_judge(assistant, judge: str, options: EvalOptions, questions, ours: list[QuestionResult]) -> dict:
+    from tqdm import tqdm
+
+    from .judge import METRICS, REQUESTS, Sample, open_judge
+    from .judge_check import run_judge_check
+
+    metrics = options.metrics or (METRICS if judge == "openai" else ("faithfulness",))
+    by_id = {q.id: q for q in questions}
+    # Refusals are left out: faithfulness is undefined for them (counted under abstention instead).
+    scored = [r for r in ours if by_id[r.id].answerable and not r.abstained]
+    with open_judge(assistant.settings, judge, options.results_dir / "judge-cache") as j:
+        check = run_judge_check(j)
+        for r in tqdm(scored, desc=f"judge ({judge})", unit="q", file=sys.stderr):
+            sample = Sample(r.question, r.answer, r.contexts, by_id[r.id].answer)
+            r.scores.update({f"ragas_{k}": v for k, v in j.score(sample, metrics).items()})
+        label = j.label
+    summary = {}
+    for m in metrics:
+        values = [r.scores.get(f"ragas_{m}", math.nan) for r in scored]
+        ok = [v for v in values if not math.isnan(v)]
+        summary[m] = {"mean": round(statistics.fmean(ok), 4) if ok else None, "scored": len(ok),
+                      "failed": len(values) - len(ok)}  # fmt: skip
+    return {"judge": label, "metrics": summary, "check": check, "requests": dict(REQUESTS),
+            "excluded_refusals": len([r for r in ours if r.abstained])}  # fmt: skip
+
+
+def _bars(report: dict) -> list[dict]:
+    ours = report["ours"]["aggregate"]
+    peer = report["peer"].get("aggregate") if isinstance(report.get("peer"), dict) else None
+    bars = []
+    for metric, label in (
+        ("hit", "retrieval hit@k"),
+        ("facts", "required-fact accuracy"),
+        ("refused", "refusal rate"),
+    ):
+        if peer and metric in ours and metric in peer:
+            bars.append({"bar": f"{label}: ours > peer", "ours": ours[metric], "peer": peer[metric],
+                         "pass": ours[metric] > peer[metric]})  # fmt: skip
+    if "facts" in ours:
+        bars.append(
+            {"bar": "required-fact accuracy >= 0.85", "ours": ours["facts"], "pass": ours["facts"] >= 0.85}
+        )
+    faith = (report.get("judge") or {}).get("metrics", {}).get("faithfulness", {}).get("mean")
+    if faith is not None:
+        bars.append({"bar": "faithfulness >= 0.9", "ours": faith, "pass": faith >= 0.9})
+    return bars

@@ -1,0 +1,204 @@
+"""The ragas judge: OpenAI when a key is set, else the local model served OpenAI-style on 127.0.0.1.
+
+The local judge is llama-cpp-python's own server with its RAM prompt cache capped at 100 MB (each entry
+also holds ≈300 MB of logits that the cap does not count; the default 2 GB cap grows the server past
+13 GB in a long run). ragas asks for JSON; the request hook below also hands the server the JSON schema
+that instructor wrote into the prompt, so llama.cpp's grammar constrains the reply to that shape and no
+sample is lost to a parse failure. Samples are scored one at a time (the server answers one request at a
+time) with a time limit each; a sample that fails or times out is recorded as NaN and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import Settings
+from ..errors import BackendError
+
+METRICS = ("faithfulness", "answer_relevancy", "context_precision", "context_recall")
+SERVER_START_SECONDS = 180
+
+
+@dataclass
+class Sample:
+    question: str
+    answer: str
+    contexts: list[str]
+    reference: str
+
+
+@dataclass
+class Judge:
+    label: str
+    llm: Any  # ragas InstructorBaseRagasLLM
+    embeddings: Any  # ragas BaseRagasEmbedding (for answer relevancy)
+    timeout: float
+    # One event loop for the judge's life: the async HTTP client's connections belong to it.
+    loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+
+    def score(self, sample: Sample, metrics: tuple[str, ...]) -> dict[str, float]:
+        """Each metric's score for the sample; NaN where the judge failed or ran out of time."""
+        out: dict[str, float] = {}
+        for name in metrics:
+            try:
+                out[name] = self.loop.run_until_complete(
+                    asyncio.wait_for(self._score(name, sample), self.timeout)
+                )
+            except Exception:  # the judge's failure is a result (NaN, counted), never a crash
+                out[name] = math.nan
+        return out
+
+    async def _score(self, name: str, s: Sample) -> float:
+        from ragas.metrics.collections import AnswerRelevancy, ContextPrecision, ContextRecall, Faithfulness
+
+        if name == "faithfulness":
+            result = await Faithfulness(llm=self.llm).ascore(
+                user_input=s.question, response=s.answer, retrieved_contexts=s.contexts
+            )
+        elif name == "answer_relevancy":
+            result = await AnswerRelevancy(llm=self.llm, embeddings=self.embeddings).ascore(
+                user_input=s.question, response=s.answer
+            )
+        elif name == "context_precision":
+            result = await ContextPrecision(llm=self.llm).ascore(
+                user_input=s.question, reference=s.reference, retrieved_contexts=s.contexts
+            )
+        else:
+            result = await ContextRecall(llm=self.llm).ascore(
+                user_input=s.question, retrieved_contexts=s.contexts, reference=s.reference
+            )
+        value = float(result.value)
+        return value
+
+
+@contextmanager
+def open_judge(settings: Settings, kind: str, cache_dir: Path) -> Iterator[Judge]:
+    """kind: "openai" (needs OPENAI_API_KEY) or "local" (starts and stops the llama.cpp server)."""
+    from ragas.cache import DiskCacheBackend
+    from ragas.embeddings import HuggingFaceEmbeddings
+
+    from ..embeddings import embedding_model_path
+
+    cache = DiskCacheBackend(cache_dir=str(cache_dir))  # unchanged prompts are not asked again
+    embeddings = HuggingFaceEmbeddings(model=embedding_model_path(), device="cpu")
+    if kind == "openai":
+        if not settings.openai_api_key and not settings.openai_base_url:
+            raise BackendError("--judge openai needs OPENAI_API_KEY (or OPENAI_BASE_URL)")
+        client = _client(settings.openai_base_url, settings.openai_api_key or "not-needed")
+        label = f"{settings.openai_model} ({settings.openai_base_url or 'OpenAI'})"
+        yield Judge(label, _ragas_llm(settings.openai_model, client, cache), embeddings, timeout=120)
+        return
+    with local_server(settings) as base_url:
+        client = _client(base_url, "local", constrain=True)
+        from ..llms.model_file import MODEL_NAME
+
+        label = f"{MODEL_NAME} (local, llama.cpp server, JSON-schema constrained)"
+        yield Judge(label, _ragas_llm("local-judge", client, cache), embeddings, timeout=240)
+
+
+def _ragas_llm(model: str, client: Any, cache: Any) -> Any:
+    from ragas.llms import llm_factory
+
+    return llm_factory(model, client=client, cache=cache, temperature=0.0, max_tokens=1024)
+
+
+def _client(base_url: str | None, api_key: str, constrain: bool = False) -> Any:
+    import httpx
+    from openai import AsyncOpenAI
+
+    hooks = {"request": [_add_schema]} if constrain else {}
+    return AsyncOpenAI(
+        base_url=base_url,
+        api_key=api_key,
+        max_retries=0,
+        timeout=300,
+        http_client=httpx.AsyncClient(event_hooks=hooks, timeout=300),
+    )
+
+
+REQUESTS = {"sent": 0, "schema_constrained": 0}  # reported, so the claim above can be checked
+_SCHEMA_IN_PROMPT = re.compile(r"json_schema:\s*(\{.*?\})\s*\n\s*Make sure", re.S)
+
+
+async def _add_schema(request: Any) -> None:
+    """Copy the schema instructor put in the prompt into response_format, for llama.cpp's grammar."""
+    if not request.url.path.endswith("/chat/completions"):
+        return
+    body = json.loads(request.content)
+    REQUESTS["sent"] += 1
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") != "json_object" or "schema" in fmt:
+        return
+    for message in body.get("messages", []):
+        match = _SCHEMA_IN_PROMPT.search(str(message.get("content", "")))
+        if match:
+            try:
+                fmt["schema"] = json.loads(match.group(1))
+            except ValueError:
+                return
+            body["response_format"] = fmt
+            data = json.dumps(body).encode()
+            request.headers["Content-Length"] = str(len(data))
+            request._content = data  # httpx has no public setter for a built request's body
+            request.stream = __import__("httpx").ByteStream(data)
+            REQUESTS["schema_constrained"] += 1
+            return
+
+
+@contextmanager
+def local_server(settings: Settings) -> Iterator[str]:
+    """llama-cpp-python's OpenAI-compatible server with the packaged model, on a free loopback port."""
+    from ..llms.model_file import ensure_model_file
+
+    model = settings.model_path or ensure_model_file(settings.cache_dir)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    threads = str(settings.n_threads)
+    command = [
+        sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
+        "--port", str(port), "--n_ctx", "8192", "--n_threads", threads, "--n_threads_batch", threads,
+        "--chat_format", "chatml", "--cache", "true", "--cache_type", "ram", "--cache_size", "104857600",
+    ]  # fmt: skip
+    log = open(os.devnull, "w")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        _wait_until_ready(process, port)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def _wait_until_ready(process: subprocess.Popen, port: int) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BackendError(f"the local judge server exited at start (code {process.returncode})")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise BackendError(f"the local judge server did not start within {SERVER_START_SECONDS} s")

@@ -1,0 +1,59 @@
+"""The peer baseline: a plain LlamaIndex pipeline over the same articles, same embedding model, same LLM.
+
+VectorStoreIndex with its default chunking (SentenceSplitter, 1024 tokens) in memory, and
+`as_query_engine()` with its defaults (top-2, the default QA prompt). No hybrid search, no abstention, no
+citation checking: what a first LlamaIndex tutorial builds.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from ..rag import MODEL_REFUSAL
+from ..results import Answer, Passage
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from llama_index.core.llms import LLM
+
+
+class PeerPipeline:
+    name = "plain LlamaIndex (VectorStoreIndex defaults, as_query_engine())"
+
+    def __init__(self, corpus_dir: Path, embed_model: BaseEmbedding, llm: LLM) -> None:
+        from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
+
+        documents = SimpleDirectoryReader(str(corpus_dir), required_exts=[".md", ".txt"]).load_data()
+        index = VectorStoreIndex.from_documents(documents, embed_model=embed_model)
+        self.engine = index.as_query_engine(llm=llm)
+        self.model = getattr(llm.metadata, "model_name", "llm")
+
+    def ask(self, question: str) -> Answer:
+        started = time.perf_counter()
+        response = self.engine.query(question)
+        seconds = time.perf_counter() - started
+        text = str(response).strip()
+        passages = [
+            Passage(
+                doc_id=str(n.node.metadata.get("file_name", "")).rsplit(".", 1)[0],
+                title=str(n.node.metadata.get("file_name", "")),
+                text=n.node.get_content(),
+                score=float(n.score or 0.0),
+                start=int(n.node.start_char_idx or 0),
+                end=int(n.node.end_char_idx or 0),
+            )
+            for n in response.source_nodes
+        ]
+        return Answer(
+            text=text,
+            citations=[],
+            abstained=bool(MODEL_REFUSAL.search(text)) or "not mention" in text.lower(),
+            passages=passages,
+            question=question,
+            search_query=question,
+            model=self.model,
+            timings={"total": round(seconds, 3)},
+        )
