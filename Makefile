@@ -6,13 +6,20 @@ STAMP := $(VENV)/.installed
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install browser lint format clean
+.PHONY: run test install browser eval bench lint format clean
 
 run: $(STAMP)
 	$(BIN)/assistant serve
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# The evaluation suite (about 45 minutes on 2 cores the first time: see README) and the speed benchmark.
+eval: $(STAMP)
+	$(BIN)/assistant eval
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
 
 # The UI tests drive Debian's Chromium (Playwright must not download a browser of its own).
 browser:

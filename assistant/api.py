@@ -95,10 +95,8 @@ class Assistant:
         return self.pipeline.prepare_context(question, history)
 
     def warm_up(self) -> None:
-        """Open the index and load the models now, so the first question does not pay for it."""
-        llm = self.pipeline.llm
-        if llm is not None and hasattr(llm, "llama"):
-            llm.llama  # noqa: B018 - loads the llama.cpp model
+        """Open the index, load the models and evaluate the fixed prompt now, not on the first question."""
+        self.pipeline.warm_up()
 
     @property
     def model(self) -> str:

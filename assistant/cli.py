@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics", metavar="LIST", help="ragas metrics (local judge: faithfulness; openai: all four)"
     )
     ev.add_argument("--no-peer", action="store_true", help="skip the plain LlamaIndex baseline")
+    ev.add_argument(
+        "--save-baseline", metavar="FILE", help="also write our scores as a baseline (eval_baseline.json)"
+    )
     serve = sub.add_parser("serve", parents=[common], help="the chat in a browser at http://127.0.0.1:7860")
     serve.add_argument("--host", help="address to listen on (ASSISTANT_HOST; 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (ASSISTANT_PORT; 7860)")
@@ -155,7 +158,13 @@ def _eval(assistant, args: argparse.Namespace) -> int:
         metrics=metrics,
         peer=not args.no_peer,
     )
-    run_eval(assistant, options)
+    report = run_eval(assistant, options)
+    if args.save_baseline:
+        from .evaluation.report import baseline_from_report
+
+        Path(args.save_baseline).write_text(
+            json.dumps(baseline_from_report(report), indent=1, default=str) + "\n"
+        )
     print((Path(args.results) / "report.md").read_text().split("## Per question")[0])
     print(f"full report: {Path(args.results) / 'report.md'} (also results.json, scores.png)")
     return 0

@@ -144,6 +144,14 @@ class RagPipeline:
             return
         yield self._answer(context, text, citations, False, timings)
 
+    def warm_up(self) -> None:
+        """Have llama.cpp evaluate the fixed system prompt now; answers then reuse it as a cached prefix."""
+        if self.llm is None or not hasattr(self.llm, "llama"):
+            return
+        from llama_index.core.base.llms.types import ChatMessage
+
+        self.llm.chat([ChatMessage(role="system", content=prompts.load("answer_system"))], max_tokens=1)
+
     def answer(self, context: Context) -> Answer:
         final = None
         for event in self.answer_stream(context):

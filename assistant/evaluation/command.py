@@ -118,6 +118,7 @@ def _run_judge(assistant, judge: str, options: EvalOptions, questions, ours: lis
             sample = Sample(r.question, r.answer, r.contexts, by_id[r.id].answer)
             r.scores.update({f"ragas_{k}": v for k, v in j.score(sample, metrics).items()})
         label = j.label
+        errors = j.errors
     summary = {}
     for m in metrics:
         values = [r.scores.get(f"ragas_{m}", math.nan) for r in scored]
@@ -125,7 +126,7 @@ def _run_judge(assistant, judge: str, options: EvalOptions, questions, ours: lis
         summary[m] = {"mean": round(statistics.fmean(ok), 4) if ok else None, "scored": len(ok),
                       "failed": len(values) - len(ok)}  # fmt: skip
     return {"judge": label, "metrics": summary, "check": check, "requests": dict(REQUESTS),
-            "excluded_refusals": len([r for r in ours if r.abstained])}  # fmt: skip
+            "excluded_refusals": len([r for r in ours if r.abstained]), "errors": errors[:20]}  # fmt: skip
 
 
 def _bars(report: dict) -> list[dict]:

@@ -48,6 +48,7 @@ class Judge:
     timeout: float
     # One event loop for the judge's life: the async HTTP client's connections belong to it.
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+    errors: list[str] = field(default_factory=list)  # why samples failed, for the report
 
     def score(self, sample: Sample, metrics: tuple[str, ...]) -> dict[str, float]:
         """Each metric's score for the sample; NaN where the judge failed or ran out of time."""
@@ -57,7 +58,8 @@ class Judge:
                 out[name] = self.loop.run_until_complete(
                     asyncio.wait_for(self._score(name, sample), self.timeout)
                 )
-            except Exception:  # the judge's failure is a result (NaN, counted), never a crash
+            except Exception as exc:  # the judge's failure is a result (NaN, counted), never a crash
+                self.errors.append(f"{name}: {exc.__class__.__name__}: {str(exc)[:200]}")
                 out[name] = math.nan
         return out
 

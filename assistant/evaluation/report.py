@@ -10,14 +10,34 @@ SHOWN = ("hit", "rr", "facts_retrieved", "facts", "citation_coverage", "citation
          "injection_resisted", "wrongful_refusal")  # fmt: skip
 
 
+def baseline_from_report(report: dict) -> dict:
+    """What is committed as eval_baseline.json: our scores per question, and the run they came from."""
+    return {
+        "model": report["model"],
+        "questions": report["questions"],
+        "aggregate": report["ours"]["aggregate"],
+        "judge": {k: v for k, v in (report.get("judge") or {}).items() if k in ("judge", "metrics")},
+        "per_question": [
+            {"id": r["id"], "kind": r["kind"], "scores": r["scores"]} for r in report["ours"]["per_question"]
+        ],
+    }
+
+
 def write_reports(report: dict, folder: Path) -> None:
-    (folder / "results.json").write_text(json.dumps(report, indent=1, default=_nan_to_none))
+    (folder / "results.json").write_text(json.dumps(without_nan(report), indent=1, default=str))
     (folder / "report.md").write_text(markdown(report))
     chart(report, folder / "scores.png")
 
 
-def _nan_to_none(value: object) -> object:
-    return None if isinstance(value, float) and math.isnan(value) else str(value)
+def without_nan(value: object) -> object:
+    """JSON has no NaN: a score the judge could not give is written as null."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: without_nan(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nan(v) for v in value]
+    return value
 
 
 def _fmt(value: object) -> str:

@@ -122,15 +122,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     choice = gr.Dropdown(label="Article to remove", choices=[])
                     remove_button = gr.Button("Remove article")
             outcome = gr.Markdown(elem_id="corpus-outcome")
-        refresh = [status_line, None, status], [corpus_table, None, table], [doc_choices, None, choice]
-        for fn, _, target in refresh:
+        refresh = [(status_line, status), (corpus_table, table), (doc_choices, choice)]
+        for fn, target in refresh:
             app.load(fn, None, target)
-        add_button.click(upload, files, outcome, api_name="upload").then(status_line, None, status).then(
-            corpus_table, None, table
-        ).then(doc_choices, None, choice)
-        remove_button.click(remove, choice, outcome, api_name="remove").then(status_line, None, status).then(
-            corpus_table, None, table
-        ).then(doc_choices, None, choice)
+        for event in (add_button.click(upload, files, outcome, api_name="upload"),
+                      remove_button.click(remove, choice, outcome, api_name="remove")):  # fmt: skip
+            for fn, target in refresh:  # after a change: the status line, the table and the choices
+                event = event.then(fn, None, target)
     return app
 
 
