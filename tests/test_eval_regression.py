@@ -1,9 +1,10 @@
 """A small subset of eval_questions.yaml through the real local model, held to the committed baseline.
 
 eval_baseline.json is written by `assistant eval --save-baseline eval_baseline.json` (README). A metric
-that falls more than MARGIN below the baseline's value on the same questions fails the test: one question
-in this subset moves a mean by about 0.1-0.3, so the margin lets through no lost question in the metric
-with the most questions (facts) and at most one in the small ones.
+that falls more than MARGIN below the baseline's value on the same questions fails the test, and so does
+a metric on which more than one question got worse. One flip is allowed because llama.cpp's greedy output
+is not exactly reproducible across runs: a prompt whose prefix was cached from the previous question is
+evaluated in different batches, which moves the logits by rounding, and a borderline token can change.
 """
 
 import json
@@ -32,6 +33,8 @@ def test_subset_does_not_fall_below_the_committed_baseline(local_assistant):
             continue
         before = statistics.fmean(committed[i][metric] for i in ids)
         after = statistics.fmean(now[i].get(metric, 0.0) for i in ids)
-        report.append(f"{metric}: baseline {before:.2f}, now {after:.2f}")
-        assert after >= before - MARGIN, "\n".join(report)
+        worse = [i for i in ids if now[i].get(metric, 0.0) < committed[i][metric]]
+        report.append(f"{metric}: baseline {before:.2f}, now {after:.2f}, worse on {worse}")
+        allowed = max(MARGIN, 1 / len(ids) + 1e-9)  # one question may flip (see above)
+        assert after >= before - allowed and len(worse) <= 1, "\n".join(report)
     assert report  # the baseline covers the subset

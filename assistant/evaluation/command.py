@@ -48,7 +48,7 @@ def run_eval(assistant: Assistant, options: EvalOptions) -> dict:
     bar = tqdm(total=len(questions), desc="ours", unit="q", file=sys.stderr, dynamic_ncols=True)
     ours = run(questions, assistant.ask, progress=lambda r: bar.update(1))
     bar.close()
-    report: dict = {"questions": len(questions), "model": assistant.model, "ours": _section(ours)}
+    report: dict = {"questions": len(questions), "model": assistant.model}
 
     if options.peer and assistant.settings.llm != "extractive":
         report["peer"] = _run_peer(assistant, questions, options.results_dir)
@@ -60,6 +60,7 @@ def run_eval(assistant: Assistant, options: EvalOptions) -> dict:
     judge = options.judge or ("openai" if assistant.settings.openai_api_key else "local")
     if judge != "none":
         report["judge"] = _run_judge(assistant, judge, options, questions, ours)
+    report["ours"] = _section(ours)  # after the judge: its scores are part of each question's record
     report["bars"] = _bars(report)
     report["seconds"] = round(time.perf_counter() - started, 1)
     from .report import write_reports
