@@ -36,12 +36,11 @@ class IngestReport:
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        line = (
+        return (
             f"added {len(self.added)}, updated {len(self.updated)}, removed {len(self.removed)}, "
             f"unchanged {len(self.unchanged)}, skipped {len(self.skipped)}; "
             f"{self.chunks} chunks in the index ({self.embedded} embedded) in {self.seconds:.1f} s"
         )
-        return line
 
 
 def fingerprint(settings: Settings) -> dict[str, object]:

@@ -16,8 +16,6 @@ from ..errors import AssistantError
 from .questions import EvalQuestion, load_questions
 from .runner import QuestionResult, aggregate, run
 
-DETERMINISTIC = ("hit", "rr", "facts_retrieved", "facts", "citation_coverage", "citation_precision")
-
 
 @dataclass
 class EvalOptions:

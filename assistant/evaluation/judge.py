@@ -82,8 +82,7 @@ class Judge:
             result = await ContextRecall(llm=self.llm).ascore(
                 user_input=s.question, retrieved_contexts=s.contexts, reference=s.reference
             )
-        value = float(result.value)
-        return value
+        return float(result.value)
 
 
 @contextmanager
@@ -137,6 +136,8 @@ _SCHEMA_IN_PROMPT = re.compile(r"json_schema:\s*(\{.*?\})\s*\n\s*Make sure", re.
 
 async def _add_schema(request: Any) -> None:
     """Copy the schema instructor put in the prompt into response_format, for llama.cpp's grammar."""
+    import httpx
+
     if not request.url.path.endswith("/chat/completions"):
         return
     body = json.loads(request.content)
@@ -155,7 +156,7 @@ async def _add_schema(request: Any) -> None:
             data = json.dumps(body).encode()
             request.headers["Content-Length"] = str(len(data))
             request._content = data  # httpx has no public setter for a built request's body
-            request.stream = __import__("httpx").ByteStream(data)
+            request.stream = httpx.ByteStream(data)
             REQUESTS["schema_constrained"] += 1
             return
 
