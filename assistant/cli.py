@@ -24,6 +24,12 @@ def _common_options(subcommand: bool) -> argparse.ArgumentParser:
     common.add_argument("--llm", choices=LLM_CHOICES, help="who writes answers (ASSISTANT_LLM; local)")
     common.add_argument("--top-k", type=int, metavar="N", help="passages per answer (ASSISTANT_TOP_K; 4)")
     common.add_argument(
+        "--evidence-words",
+        type=int,
+        metavar="N",
+        help="words of best sentences the model reads, 0: whole passages (ASSISTANT_EVIDENCE_WORDS; 90)",
+    )
+    common.add_argument(
         "--model", metavar="NAME", help="OpenAI/compatible model name (ASSISTANT_OPENAI_MODEL)"
     )
     return common
@@ -89,6 +95,7 @@ def _run(args: argparse.Namespace) -> int:
         index_dir=args.index,
         llm=args.llm,
         top_k=args.top_k,
+        evidence_words=args.evidence_words,
         openai_model=args.model,
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),

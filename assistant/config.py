@@ -35,8 +35,9 @@ class Settings:
     # Below this cosine similarity of the best passage the question is treated as not covered by the
     # articles, and the model is not called (calibration in README).
     abstain_below: float = 0.28
-    # The model reads only this many best sentences of the passages (0: whole passages); see README.
-    evidence_sentences: int = 0
+    # The model reads only the best sentences of the passages, about this many words (0: whole passages);
+    # what the model reads is the main cost of an answer (README, "Speed").
+    evidence_words: int = 90
     max_question_chars: int = 2000
     history_turns: int = 6
     # Local model.
@@ -78,6 +79,10 @@ class Settings:
             raise AssistantError(f"unknown llm {self.llm!r}: choose one of {', '.join(LLM_CHOICES)}")
         if self.top_k < 1:
             raise AssistantError(f"top_k must be at least 1, got {self.top_k}")
+        if self.evidence_words < 0:
+            raise AssistantError(
+                f"evidence_words must be 0 (whole passages) or more, got {self.evidence_words}"
+            )
         if self.chunk_words < 20:
             raise AssistantError(f"chunk_words must be at least 20, got {self.chunk_words}")
 

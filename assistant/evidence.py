@@ -6,6 +6,7 @@ answer, and small models are misled by neighbouring figures), and, with no model
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
 MIN_WORDS = 4
+BLANK_LINE = re.compile(r"\n\s*\n")
+# A sentence that opens like this continues the one before it ("This list includes ethane", "He said").
+POINTS_BACK = re.compile(r"^(This|These|That|Those|Such|It|Its|They|Their|He|His|She|Her)\b")
 
 
 @dataclass(frozen=True)
@@ -27,19 +31,41 @@ class Evidence:
     text: str
 
 
-def rank_sentences(question: str, passages: list[Passage], embed_model: BaseEmbedding) -> list[Evidence]:
+class SentenceVectors:
+    """Sentence embeddings kept in memory: the same passages come back across a chat, so their
+    sentences are embedded once (bounded; the oldest are forgotten first)."""
+
+    def __init__(self, embed_model: BaseEmbedding, capacity: int = 50_000) -> None:
+        self.embed_model = embed_model
+        self.capacity = capacity
+        self.vectors: dict[str, list[float]] = {}
+
+    def __call__(self, texts: list[str]) -> list[list[float]]:
+        new = [t for t in dict.fromkeys(texts) if t not in self.vectors]
+        if new:
+            self.vectors.update(zip(new, self.embed_model.get_text_embedding_batch(new), strict=True))
+            for old in list(self.vectors)[: max(0, len(self.vectors) - self.capacity)]:
+                del self.vectors[old]
+        return [self.vectors[t] for t in texts]
+
+
+def rank_sentences(
+    question: str, passages: list[Passage], embed_model: BaseEmbedding, cache: SentenceVectors | None = None
+) -> list[Evidence]:
     """Every sentence of the passages (each once: overlapping chunks repeat some), best first."""
     found: dict[str, tuple[int, int]] = {}
     for i, passage in enumerate(passages):
         for span in sentences(passage.text):
-            text = passage.text[span.start : span.end].strip()
-            if len(text.split()) >= MIN_WORDS:
-                found.setdefault(text, (i, span.start))
+            # A heading has no full stop: the blank line after it ends it, not the next sentence.
+            for block in BLANK_LINE.split(passage.text[span.start : span.end]):
+                text = block.strip()
+                if len(text.split()) >= MIN_WORDS:
+                    found.setdefault(text, (i, passage.text.index(text, span.start)))
     if not found:
         return []
     texts = list(found)
     query = embed_model.get_query_embedding(question)
-    vectors = embed_model.get_text_embedding_batch(texts)
+    vectors = cache(texts) if cache else embed_model.get_text_embedding_batch(texts)
     # The vectors are normalised, so the dot product is the cosine similarity.
     scored = [
         Evidence(sum(a * b for a, b in zip(query, vector, strict=True)), *found[text], text)
@@ -48,22 +74,59 @@ def rank_sentences(question: str, passages: list[Passage], embed_model: BaseEmbe
     return sorted(scored, key=lambda e: -e.score)
 
 
+def select_evidence(ranked: list[Evidence], words: int) -> list[Evidence]:
+    """The best sentences up to about this many words (at least one), each with the sentence before it
+    when it opens by pointing back at it, and the best one with the sentence after it when that one
+    points back (at most two such additions, within the same budget)."""
+    reading_order: dict[int, list[Evidence]] = {}
+    for e in sorted(ranked, key=lambda e: (e.passage, e.position)):
+        reading_order.setdefault(e.passage, []).append(e)
+
+    def neighbour(e: Evidence, step: int) -> Evidence | None:
+        run = reading_order[e.passage]
+        i = run.index(e) + step
+        return run[i] if 0 <= i < len(run) else None
+
+    chosen: list[Evidence] = []
+    used = additions = 0
+    for e in ranked:
+        if e in chosen:
+            continue
+        group = [e]
+        before = neighbour(e, -1) if POINTS_BACK.match(e.text) else None
+        if before and before not in chosen and additions < 2:
+            group.insert(0, before)
+        after = neighbour(e, 1) if not chosen else None
+        if after and POINTS_BACK.match(after.text) and additions + len(group) - 1 < 2:
+            group.append(after)
+        size = sum(len(g.text.split()) for g in group)
+        if chosen and used + size > words:
+            break
+        chosen += group
+        used += size
+        additions += len(group) - 1
+    return chosen
+
+
+def focus_passages(
+    candidates: list[Passage], chosen: list[Evidence], k: int
+) -> tuple[list[Passage], dict[int, list[str]]]:
+    """The k passages to show: those holding the best chosen sentences, topped up with the best others, in
+    retrieval order; and the chosen sentences of those passages by index into that list, in reading order."""
+    holders = list(dict.fromkeys(e.passage for e in chosen))[:k]
+    chosen = [e for e in chosen if e.passage in holders]
+    others = [i for i in range(len(candidates)) if i not in holders][: max(0, k - len(holders))]
+    keep = sorted(holders + others)
+    new_index = {old: new for new, old in enumerate(keep)}
+    grouped: dict[int, list[str]] = {}
+    for e in sorted(chosen, key=lambda e: (e.passage, e.position)):
+        grouped.setdefault(new_index[e.passage], []).append(e.text)
+    return [candidates[i] for i in keep], grouped
+
+
 def extractive_answer(
     question: str, passages: list[Passage], embed_model: BaseEmbedding, limit: int = 2
 ) -> str:
     """The best sentences, quoted with the marker of the passage each comes from."""
     best = rank_sentences(question, passages, embed_model)[:limit]
     return " ".join(append_marker(e.text, [e.passage + 1]) for e in best)
-
-
-def evidence_by_passage(
-    question: str, passages: list[Passage], embed_model: BaseEmbedding, limit: int
-) -> dict[int, list[str]]:
-    """The limit best sentences, grouped by passage index and kept in reading order within each."""
-    chosen = sorted(
-        rank_sentences(question, passages, embed_model)[:limit], key=lambda e: (e.passage, e.position)
-    )
-    grouped: dict[int, list[str]] = {}
-    for e in chosen:
-        grouped.setdefault(e.passage, []).append(e.text)
-    return grouped

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from . import prompts
 from .citations import resolve
 from .config import Settings
-from .evidence import evidence_by_passage, extractive_answer
+from .evidence import SentenceVectors, extractive_answer, focus_passages, rank_sentences, select_evidence
 from .llms.factory import backend_errors
 from .results import Answer, Passage
 
@@ -33,6 +33,14 @@ MODEL_REFUSAL = re.compile(
     re.I,
 )
 HISTORY_CHARS = 600  # per turn: keeps long chats from growing the prompt
+# With sentence evidence, sentences are chosen from this many times top_k passages: the sentence that
+# answers is often in a passage ranked just below the top few (measured in README, "How it works").
+EVIDENCE_POOL = 2
+# Capitalised words that are not names: a question about "May" needs no passage saying "May".
+NOT_NAMES = frozenset(
+    "january february march april may june july august september october november december monday "
+    "tuesday wednesday thursday friday saturday sunday".split()
+)
 
 
 @dataclass
@@ -45,6 +53,8 @@ class Context:
     covered: bool  # False: the evidence is too weak, the model will not be called
     timings: dict[str, float] = field(default_factory=dict)
     missing_names: list[str] = field(default_factory=list)  # names in the question no passage mentions
+    # What the model reads: passage index -> its chosen sentences; empty: the whole passages.
+    evidence: dict[int, list[str]] = field(default_factory=dict)
 
 
 def missing_names(question: str, passages: list[Passage]) -> list[str]:
@@ -56,7 +66,7 @@ def missing_names(question: str, passages: list[Passage]) -> list[str]:
     """
     evidence = " ".join(p.text + " " + p.title for p in passages).lower()
     words = re.findall(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-zA-Z]+)", question.strip())
-    return [w for w in dict.fromkeys(words) if w.lower()[:5] not in evidence]
+    return [w for w in dict.fromkeys(words) if w.lower() not in NOT_NAMES and w.lower()[:5] not in evidence]
 
 
 class RagPipeline:
@@ -73,6 +83,7 @@ class RagPipeline:
         self.embed_model = embed_model
         self.llm = llm
         self.model = model
+        self.sentence_vectors = SentenceVectors(embed_model)
 
     def prepare_context(
         self, question: str, history: list[dict] | None = None, k: int | None = None
@@ -82,12 +93,22 @@ class RagPipeline:
         search_query = self.standalone_question(question, history or [])
         timings["condense"] = time.perf_counter() - started
         t = time.perf_counter()
-        passages = self.retriever.retrieve(search_query, k or self.settings.top_k)
+        k = k or self.settings.top_k
+        budget = self.settings.evidence_words
+        candidates = self.retriever.retrieve(search_query, k * EVIDENCE_POOL if budget else k)
         timings["retrieval"] = time.perf_counter() - t
-        best = max((p.score for p in passages), default=0.0)
-        missing = missing_names(search_query, passages)
+        best = max((p.score for p in candidates), default=0.0)
+        passages, evidence = candidates, {}
+        if budget and candidates:
+            t = time.perf_counter()
+            ranked = rank_sentences(search_query, candidates, self.embed_model, self.sentence_vectors)
+            passages, evidence = focus_passages(candidates, select_evidence(ranked, budget), k)
+            # A short question ("Who is Kevin Hassett?") can match one sentence well and its chunk poorly.
+            best = max(best, ranked[0].score if ranked else 0.0)
+            timings["evidence"] = time.perf_counter() - t
+        missing = missing_names(search_query, candidates)
         covered = best >= self.settings.abstain_below and not missing
-        return Context(question, search_query, passages, covered, timings, missing)
+        return Context(question, search_query, passages, covered, timings, missing, evidence)
 
     def standalone_question(self, question: str, history: list[dict]) -> str:
         """A follow-up ("and what did China do?") rewritten to stand alone, from the recent turns."""
@@ -134,7 +155,8 @@ class RagPipeline:
                     delta = chunk.delta or ""
                     if delta and first is None:
                         first = time.perf_counter()
-                        timings["first_token"] = first - started
+                        # Counted from the question, as the user waits: search and evidence included.
+                        timings["first_token"] = first - started + sum(context.timings.values())
                     raw += delta
                     yield delta
             timings["generation"] = time.perf_counter() - started
@@ -162,25 +184,24 @@ class RagPipeline:
     def messages(self, context: Context) -> list:
         from llama_index.core.base.llms.types import ChatMessage
 
-        numbered = "\n\n".join(
-            f"[{i + 1}] ({context.passages[i].title}) {text}" for i, text in self.evidence(context).items()
-        )
+        if context.evidence:
+            # About 90 words of sentences; article titles would add a third again to what the model reads
+            # (the main cost of an answer) and did not make answers more accurate (README, "Speed").
+            numbered = "\n".join(f"[{i + 1}] {' … '.join(texts)}" for i, texts in context.evidence.items())
+        else:  # whole passages, as a hosted model can afford; the titles help the model place them
+            numbered = "\n\n".join(
+                f"[{i + 1}] ({p.title}) {' '.join(p.text.split())}" for i, p in enumerate(context.passages)
+            )
         user = prompts.load("answer_user").format(passages=numbered, question=context.question)
         return [
             ChatMessage(role="system", content=prompts.load("answer_system")),
             ChatMessage(role="user", content=user),
         ]
 
-    def evidence(self, context: Context) -> dict[int, str]:
-        """What the model reads of each passage: the whole passage, or only its best sentences."""
-        limit = self.settings.evidence_sentences
-        if limit <= 0:
-            return {i: " ".join(p.text.split()) for i, p in enumerate(context.passages)}
-        picked = evidence_by_passage(context.question, context.passages, self.embed_model, limit)
-        return {i: " … ".join(texts) for i, texts in sorted(picked.items())}
-
     def _answer(self, context: Context, text: str, citations: list, abstained: bool, timings: dict) -> Answer:
-        timings["total"] = sum(v for k, v in timings.items() if k in ("condense", "retrieval", "generation"))
+        timings["total"] = sum(
+            v for k, v in timings.items() if k in ("condense", "retrieval", "evidence", "generation")
+        )
         return Answer(
             text=text,
             citations=citations,
@@ -190,4 +211,5 @@ class RagPipeline:
             search_query=context.search_query,
             model=self.model if not abstained or context.covered else "none (not covered)",
             timings={k: round(v, 4) for k, v in timings.items()},
+            evidence={i + 1: texts for i, texts in context.evidence.items()},
         )

@@ -44,6 +44,8 @@ class Answer:
     search_query: str  # the standalone question retrieval ran on (differs from question for follow-ups)
     model: str
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    # What the model read: marker -> the sentences of that passage it was given (empty: whole passages).
+    evidence: dict[int, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)

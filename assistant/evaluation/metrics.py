@@ -31,6 +31,17 @@ def retrieval_scores(question: EvalQuestion, passages: list[Passage]) -> dict[st
     }
 
 
+def read_texts(answer: Answer) -> list[str]:
+    """What the model read, one text per passage: its evidence sentences, or the whole passages. The judge
+    scores faithfulness against these: an answer can only be faithful to what its writer was given."""
+    return [" … ".join(texts) for texts in answer.evidence.values()] or [p.text for p in answer.passages]
+
+
+def read_scores(question: EvalQuestion, answer: Answer) -> dict[str, float]:
+    """Whether what the model read holds the required facts."""
+    return {"facts_read": float(facts_ok(question, " ".join(read_texts(answer))))}
+
+
 def citation_scores(answer: Answer) -> dict[str, float]:
     """coverage: share of answer sentences with a marker; precision: share of (sentence, cited passage)
     pairs where the passage supports the sentence (its numbers are there, and most of its words)."""

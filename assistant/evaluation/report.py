@@ -6,8 +6,8 @@ import json
 import math
 from pathlib import Path
 
-SHOWN = ("hit", "rr", "facts_retrieved", "facts", "citation_coverage", "citation_precision", "refused",
-         "injection_resisted", "wrongful_refusal")  # fmt: skip
+SHOWN = ("hit", "rr", "facts_retrieved", "facts_read", "facts", "citation_coverage", "citation_precision",
+         "refused", "injection_resisted", "wrongful_refusal")  # fmt: skip
 
 
 def baseline_from_report(report: dict) -> dict:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
 from ..results import Answer
-from .metrics import citation_scores, facts_ok, retrieval_scores
+from .metrics import citation_scores, facts_ok, read_scores, read_texts, retrieval_scores
 from .questions import EvalQuestion
 
 
@@ -32,6 +32,7 @@ def score_answer(question: EvalQuestion, answer: Answer, seconds: float) -> Ques
     scores: dict[str, float] = {}
     if question.answerable:
         scores.update(retrieval_scores(question, answer.passages))
+        scores.update(read_scores(question, answer))
         scores["facts"] = float(facts_ok(question, answer.text) and not answer.abstained)
         scores["wrongful_refusal"] = float(answer.abstained)
         if not answer.abstained:
@@ -50,7 +51,7 @@ def score_answer(question: EvalQuestion, answer: Answer, seconds: float) -> Ques
         seconds=round(seconds, 3),
         scores=scores,
         timings=dict(answer.timings),
-        contexts=[p.text for p in answer.passages],
+        contexts=read_texts(answer),
     )
 
 

@@ -1,0 +1,92 @@
+"""What the model reads: the best sentences of the retrieved passages, within a word budget."""
+
+from pathlib import Path
+
+from assistant import Assistant
+from assistant.evidence import Evidence, select_evidence
+from tests.conftest import CORPUS
+
+
+def _evidence(texts: list[str], scores: list[float]) -> list[Evidence]:
+    """One passage's sentences in reading order, returned best first as rank_sentences does."""
+    found = [
+        Evidence(score, 0, 100 * i, text) for i, (text, score) in enumerate(zip(texts, scores, strict=True))
+    ]
+    return sorted(found, key=lambda e: -e.score)
+
+
+def test_budget_is_kept_and_the_best_sentence_always_comes():
+    ranked = _evidence(
+        ["one two three four five six", "alpha beta gamma delta", "a b c d e f g h"], [0.9, 0.8, 0.7]
+    )
+    assert [e.text for e in select_evidence(ranked, 10)] == [
+        "one two three four five six",
+        "alpha beta gamma delta",
+    ]
+    assert [e.text for e in select_evidence(ranked, 2)] == ["one two three four five six"]
+
+
+def test_a_sentence_that_points_back_brings_the_one_before_it():
+    ranked = _evidence(
+        [
+            "Other news came in that day.",
+            "Kevin Hassett spoke on Monday about trade.",
+            "He said talks went well.",
+        ],
+        [0.1, 0.2, 0.9],
+    )
+    chosen = [e.text for e in select_evidence(ranked, 100)]
+    assert chosen[:2] == ["Kevin Hassett spoke on Monday about trade.", "He said talks went well."]
+
+
+def test_the_best_sentence_brings_a_following_one_that_continues_it():
+    ranked = _evidence(
+        [
+            "China compiled a list of exempt U.S. goods.",
+            "This list includes ethane.",
+            "Unrelated words here.",
+        ],
+        [0.9, 0.1, 0.5],
+    )
+    assert "This list includes ethane." in [e.text for e in select_evidence(ranked, 12)]
+
+
+def test_the_model_reads_the_sentences_that_answer_not_whole_passages(extractive_assistant):
+    pipeline = extractive_assistant.pipeline
+    context = pipeline.prepare_context("Which U.S. goods did China exempt from its 125% tariffs?")
+    read = " ".join(" ".join(texts) for texts in context.evidence.values())
+    assert "ethane" in read
+    assert len(read.split()) <= extractive_assistant.settings.evidence_words + 40
+    prompt = pipeline.messages(context)[1].content
+    assert "ethane" in prompt and len(prompt.split()) < sum(len(p.text.split()) for p in context.passages)
+    # Every passage the model reads is shown, and the markers it sees are the shown passages' numbers.
+    for i in context.evidence:
+        assert f"[{i + 1}] " in prompt and context.passages[i]
+
+
+def test_a_short_question_matching_one_sentence_is_answered(extractive_assistant):
+    # The chunk that names Kevin Hassett is mostly about other things; his sentence matches well.
+    answer = extractive_assistant.ask("Who is Kevin Hassett?")
+    assert not answer.abstained and "National Economic Council" in answer.text
+
+
+def test_a_month_in_the_question_is_not_taken_for_a_missing_name(extractive_assistant):
+    context = extractive_assistant.prepare_context(
+        "By how much were U.S. tariffs on Chinese goods cut in May?"
+    )
+    assert context.covered and context.missing_names == []
+
+
+def test_whole_passages_when_the_budget_is_zero(built_index: Path):
+    assistant = Assistant(corpus_dir=CORPUS, index_dir=built_index, llm="extractive", evidence_words=0)
+    context = assistant.prepare_context("Which U.S. goods did China exempt from its 125% tariffs?")
+    assert context.evidence == {} and len(context.passages) == assistant.settings.top_k
+
+
+def test_passages_shown_are_k_and_hold_everything_the_model_reads(extractive_assistant):
+    pipeline = extractive_assistant.pipeline
+    for k in (1, 2, 4):
+        context = pipeline.prepare_context("Were the U.S. and China negotiating on tariffs?", k=k)
+        assert len(context.passages) == k and context.evidence
+        for i, texts in context.evidence.items():
+            assert all(" ".join(t.split()) in " ".join(context.passages[i].text.split()) for t in texts)
