@@ -18,6 +18,16 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
 MIN_WORDS = 4
+# A sentence sharing the question's own words (names, figures, key terms) gains up to this much cosine:
+# the embedding model alone ranks paraphrases above the sentence that names what was asked (README).
+WORD_OVERLAP_WEIGHT = 0.2
+# How far down the ranking to look for sentences that still fit the budget.
+LOOK_AHEAD = 8
+FUNCTION_WORDS = frozenset(
+    "a an the of to in on at by for from with and or but as is are was were be been it its this that these "
+    "those their his her they he she what who whom which when where why how did does do say said says "
+    "according".split()
+)
 BLANK_LINE = re.compile(r"\n\s*\n")
 # A sentence that opens like this continues the one before it ("This list includes ethane", "He said").
 POINTS_BACK = re.compile(r"^(This|These|That|Those|Such|It|Its|They|Their|He|His|She|Her)\b")
@@ -29,6 +39,11 @@ class Evidence:
     passage: int  # index into the passages list
     position: int  # character offset inside the passage
     text: str
+    overlap: float = 0.0  # share of the question's content words the sentence contains
+
+    @property
+    def rank(self) -> float:
+        return self.score + WORD_OVERLAP_WEIGHT * self.overlap
 
 
 class SentenceVectors:
@@ -49,10 +64,15 @@ class SentenceVectors:
         return [self.vectors[t] for t in texts]
 
 
+def content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9%]+", text.lower()) if w not in FUNCTION_WORDS}
+
+
 def rank_sentences(
     question: str, passages: list[Passage], embed_model: BaseEmbedding, cache: SentenceVectors | None = None
 ) -> list[Evidence]:
-    """Every sentence of the passages (each once: overlapping chunks repeat some), best first."""
+    """Every sentence of the passages (each once: overlapping chunks repeat some), best first by cosine
+    similarity to the question plus a bonus for the share of the question's content words it holds."""
     found: dict[str, tuple[int, int]] = {}
     for i, passage in enumerate(passages):
         for span in sentences(passage.text):
@@ -66,18 +86,23 @@ def rank_sentences(
     texts = list(found)
     query = embed_model.get_query_embedding(question)
     vectors = cache(texts) if cache else embed_model.get_text_embedding_batch(texts)
+    asked = content_words(question)
+
+    def overlap(text: str) -> float:
+        return len(asked & content_words(text)) / len(asked) if asked else 0.0
+
     # The vectors are normalised, so the dot product is the cosine similarity.
     scored = [
-        Evidence(sum(a * b for a, b in zip(query, vector, strict=True)), *found[text], text)
+        Evidence(sum(a * b for a, b in zip(query, vector, strict=True)), *found[text], text, overlap(text))
         for text, vector in zip(texts, vectors, strict=True)
     ]
-    return sorted(scored, key=lambda e: -e.score)
+    return sorted(scored, key=lambda e: -e.rank)
 
 
 def select_evidence(ranked: list[Evidence], words: int) -> list[Evidence]:
-    """The best sentences up to about this many words (at least one), each with the sentence before it
-    when it opens by pointing back at it, and the best one with the sentence after it when that one
-    points back (at most two such additions, within the same budget)."""
+    """The best sentences (of the first LOOK_AHEAD) that fit in this many words (at least one), each with
+    the sentence before it when it opens by pointing back at it, and the best one with the sentence after
+    it when that one points back (at most two such additions, within the same budget)."""
     reading_order: dict[int, list[Evidence]] = {}
     for e in sorted(ranked, key=lambda e: (e.passage, e.position)):
         reading_order.setdefault(e.passage, []).append(e)
@@ -89,7 +114,7 @@ def select_evidence(ranked: list[Evidence], words: int) -> list[Evidence]:
 
     chosen: list[Evidence] = []
     used = additions = 0
-    for e in ranked:
+    for e in ranked[:LOOK_AHEAD]:
         if e in chosen:
             continue
         group = [e]
@@ -101,7 +126,7 @@ def select_evidence(ranked: list[Evidence], words: int) -> list[Evidence]:
             group.append(after)
         size = sum(len(g.text.split()) for g in group)
         if chosen and used + size > words:
-            break
+            continue  # a shorter sentence further down may still fit
         chosen += group
         used += size
         additions += len(group) - 1

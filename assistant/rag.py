@@ -104,7 +104,7 @@ class RagPipeline:
             ranked = rank_sentences(search_query, candidates, self.embed_model, self.sentence_vectors)
             passages, evidence = focus_passages(candidates, select_evidence(ranked, budget), k)
             # A short question ("Who is Kevin Hassett?") can match one sentence well and its chunk poorly.
-            best = max(best, ranked[0].score if ranked else 0.0)
+            best = max([best] + [e.score for e in ranked])
             timings["evidence"] = time.perf_counter() - t
         missing = missing_names(search_query, candidates)
         covered = best >= self.settings.abstain_below and not missing
