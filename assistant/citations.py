@@ -39,6 +39,11 @@ def normalise_markers(text: str, n_passages: int) -> str:
     return re.sub(r"[ \t]{2,}", " ", text).strip()
 
 
+def strip_markers(text: str) -> str:
+    """The answer without its [n] markers: what a judge should read (markers are not claims)."""
+    return re.sub(r"\s+([.!?,;:])", r"\1", _MARKER.sub("", text)).strip()
+
+
 def split_sentences(text: str) -> list[str]:
     """Answer sentences, each keeping the markers that follow its full stop ("... 30%. [2]")."""
     spans = list(sentences(text))

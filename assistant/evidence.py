@@ -150,8 +150,12 @@ def focus_passages(
 
 
 def extractive_answer(
-    question: str, passages: list[Passage], embed_model: BaseEmbedding, limit: int = 2
+    question: str,
+    passages: list[Passage],
+    embed_model: BaseEmbedding,
+    cache: SentenceVectors | None = None,
+    limit: int = 2,
 ) -> str:
     """The best sentences, quoted with the marker of the passage each comes from."""
-    best = rank_sentences(question, passages, embed_model)[:limit]
+    best = rank_sentences(question, passages, embed_model, cache)[:limit]
     return " ".join(append_marker(e.text, [e.passage + 1]) for e in best)

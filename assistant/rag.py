@@ -34,7 +34,7 @@ MODEL_REFUSAL = re.compile(
 )
 HISTORY_CHARS = 600  # per turn: keeps long chats from growing the prompt
 # With sentence evidence, sentences are chosen from this many times top_k passages: the sentence that
-# answers is often in a passage ranked just below the top few (measured in README, "How it works").
+# answers is often in a passage ranked just below the top few (measured in README, "Speed").
 EVIDENCE_POOL = 2
 # Capitalised words that are not names: a question about "May" needs no passage saying "May".
 NOT_NAMES = frozenset(
@@ -144,7 +144,9 @@ class RagPipeline:
             return
         started = time.perf_counter()
         if self.llm is None:
-            raw = extractive_answer(context.question, context.passages, self.embed_model)
+            raw = extractive_answer(
+                context.question, context.passages, self.embed_model, self.sentence_vectors
+            )
             timings["generation"] = time.perf_counter() - started
             yield raw
         else:

@@ -61,3 +61,11 @@ def test_a_citation_whose_passage_lacks_the_number_is_moved_to_the_passage_that_
     text, citations = resolve("Tariffs on Chinese goods fell from 145% to 30% [1].", passages)
     assert text == "Tariffs on Chinese goods fell from 145% to 30% [2]."
     assert [c.marker for c in citations] == [2]
+
+
+def test_strip_markers_leaves_the_claims_for_a_judge():
+    from assistant.citations import strip_markers
+
+    assert strip_markers('She replied: "Be patient and you will see [1]." Rates fell [1, 2].') == (
+        'She replied: "Be patient and you will see." Rates fell.'
+    )

@@ -104,6 +104,7 @@ def _run_peer(assistant: Assistant, questions: list[EvalQuestion], results_dir: 
 def _run_judge(assistant, judge: str, options: EvalOptions, questions, ours: list[QuestionResult]) -> dict:
     from tqdm import tqdm
 
+    from ..citations import strip_markers
     from .judge import METRICS, REQUESTS, Sample, open_judge
     from .judge_check import run_judge_check
 
@@ -114,7 +115,8 @@ def _run_judge(assistant, judge: str, options: EvalOptions, questions, ours: lis
     with open_judge(assistant.settings, judge, options.results_dir / "judge-cache") as j:
         check = run_judge_check(j)
         for r in tqdm(scored, desc=f"judge ({judge})", unit="q", file=sys.stderr):
-            sample = Sample(r.question, r.answer, r.contexts, by_id[r.id].answer)
+            # Without markers: a judge reads "see [1]." as a misquote of "see."; markers are not claims.
+            sample = Sample(r.question, strip_markers(r.answer), r.contexts, by_id[r.id].answer)
             r.scores.update({f"ragas_{k}": v for k, v in j.score(sample, metrics).items()})
         label = j.label
         errors = j.errors

@@ -21,6 +21,12 @@ EXEMPT = (
     "pharmaceuticals."
 )
 
+LEAVITT = (
+    "White House Press Secretary Karoline Leavitt stated that the Trump administration has received 18 "
+    'written proposals. When asked whether tariffs are really effective, she replied: "Be patient and you '
+    'will see."'
+)
+
 
 @dataclass(frozen=True)
 class Planted:
@@ -37,6 +43,9 @@ PLANTED = [
     Planted("faithful: paraphrase", True, Sample("Which goods did China exempt?",
             "China exempted ethane, some semiconductor products and certain pharmaceuticals from its 125% "
             "tariffs.", [EXEMPT], "Ethane, some semiconductors and certain pharmaceuticals.")),
+    Planted("faithful: quoted reply", True, Sample("What did Karoline Leavitt reply about tariffs?",
+            'Karoline Leavitt replied: "Be patient and you will see."', [LEAVITT],
+            "Be patient and you will see.")),
     Planted("unfaithful: wrong number", False, Sample("What happened to U.S. tariffs on Chinese goods?",
             "They were decreased from 145% to 50%.", [GENEVA], "From 145% to 30%.")),
     Planted("unfaithful: swapped speaker", False, Sample("Who said a deal in 90 days was nearly impossible?",
@@ -44,6 +53,9 @@ PLANTED = [
     Planted("unfaithful: invented claim", False, Sample("Which goods did China exempt?",
             "China exempted soybeans and Boeing aircraft from its tariffs.", [EXEMPT],
             "Ethane, some semiconductors and certain pharmaceuticals.")),
+    Planted("unfaithful: invented quote", False, Sample("What did Karoline Leavitt reply about tariffs?",
+            'Karoline Leavitt replied: "The tariffs will end next week."', [LEAVITT],
+            "Be patient and you will see.")),
 ]  # fmt: skip
 PASS_MARK = 0.5
 

@@ -31,15 +31,17 @@ def retrieval_scores(question: EvalQuestion, passages: list[Passage]) -> dict[st
     }
 
 
-def read_texts(answer: Answer) -> list[str]:
-    """What the model read, one text per passage: its evidence sentences, or the whole passages. The judge
-    scores faithfulness against these: an answer can only be faithful to what its writer was given."""
-    return [" … ".join(texts) for texts in answer.evidence.values()] or [p.text for p in answer.passages]
-
-
 def read_scores(question: EvalQuestion, answer: Answer) -> dict[str, float]:
-    """Whether what the model read holds the required facts."""
-    return {"facts_read": float(facts_ok(question, " ".join(read_texts(answer))))}
+    """Whether what the model read (its evidence sentences, or the whole passages) holds the facts."""
+    read = [t for texts in answer.evidence.values() for t in texts] or [p.text for p in answer.passages]
+    return {"facts_read": float(facts_ok(question, " ".join(read)))}
+
+
+def source_passages(answer: Answer) -> list[str]:
+    """The whole passages the model was given sentences from (all shown passages without evidence): what
+    the judge checks the answer against. Whole, because a sentence such as "she replied: ..." needs the
+    one before it to say who "she" is."""
+    return [answer.passages[m - 1].text for m in answer.evidence] or [p.text for p in answer.passages]
 
 
 def citation_scores(answer: Answer) -> dict[str, float]:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
 from ..results import Answer
-from .metrics import citation_scores, facts_ok, read_scores, read_texts, retrieval_scores
+from .metrics import citation_scores, facts_ok, read_scores, retrieval_scores, source_passages
 from .questions import EvalQuestion
 
 
@@ -51,7 +51,7 @@ def score_answer(question: EvalQuestion, answer: Answer, seconds: float) -> Ques
         seconds=round(seconds, 3),
         scores=scores,
         timings=dict(answer.timings),
-        contexts=read_texts(answer),
+        contexts=source_passages(answer),
     )
 
 
