@@ -54,22 +54,26 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         except AssistantError as exc:
             yield f"⚠️ {exc}", panel
 
-    def status_line() -> str:
+    def corpus_view() -> tuple[str, list[list[object]], gr.Dropdown]:
+        """The status line, the corpus table and the removal choices, from one look at the index."""
         try:
-            index = assistant.status().summary()
+            current = assistant.status()
         except AssistantError as exc:
-            index = str(exc)
-        return f"Answers by **{assistant.model}** · Index: {index}"
-
-    def corpus_table() -> list[list[object]]:
-        rows = []
-        for doc_id, entry in sorted(assistant.status().documents.items()):
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.indexed_at))
-            rows.append([entry.title, doc_id, entry.chunks, when])
-        return rows
-
-    def doc_choices() -> gr.Dropdown:
-        return gr.Dropdown(choices=sorted(assistant.status().documents), value=None)
+            return f"Answers by **{assistant.model}** · Index: {exc}", [], gr.Dropdown(choices=[], value=None)
+        rows = [
+            [
+                entry.title,
+                doc_id,
+                entry.chunks,
+                time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.indexed_at)),
+            ]
+            for doc_id, entry in sorted(current.documents.items())
+        ]
+        return (
+            f"Answers by **{assistant.model}** · Index: {current.summary()}",
+            rows,
+            gr.Dropdown(choices=sorted(current.documents), value=None),
+        )
 
     def upload(files: list[str] | None, progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
         if not files:
@@ -122,13 +126,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     choice = gr.Dropdown(label="Article to remove", choices=[])
                     remove_button = gr.Button("Remove article")
             outcome = gr.Markdown(elem_id="corpus-outcome")
-        refresh = [(status_line, status), (corpus_table, table), (doc_choices, choice)]
-        for fn, target in refresh:
-            app.load(fn, None, target)
+        views = [status, table, choice]
+        app.load(corpus_view, None, views)
         for event in (add_button.click(upload, files, outcome, api_name="upload"),
                       remove_button.click(remove, choice, outcome, api_name="remove")):  # fmt: skip
-            for fn, target in refresh:  # after a change: the status line, the table and the choices
-                event = event.then(fn, None, target)
+            event.then(corpus_view, None, views)  # after a change: the status line, the table and the choices
     return app
 
 
