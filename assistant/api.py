@@ -13,6 +13,8 @@ from .ingest import IndexStatus, IngestReport, ProgressCallback, index_status, i
 from .results import Answer, Passage
 
 if TYPE_CHECKING:
+    from llama_index.core.llms import LLM
+
     from .rag import Context, RagPipeline
 
 
@@ -37,6 +39,7 @@ class Assistant:
         self._pipeline: RagPipeline | None = None
         self._llm: object = None
         self._lock = threading.Lock()
+        self._llm_lock = threading.Lock()
 
     # --- corpus --------------------------------------------------------------------------------------
 
@@ -96,7 +99,19 @@ class Assistant:
 
     def warm_up(self) -> None:
         """Open the index, load the models and evaluate the fixed prompt now, not on the first question."""
-        self.pipeline.warm_up()
+        self.warm_up_model()
+        self.pipeline  # noqa: B018 - the embedding model and the index
+
+    def warm_up_model(self) -> None:
+        """Load the answering model and have it read the fixed system prompt (a cached prefix after).
+
+        llama.cpp does this in C without the GIL, so `serve` runs it in a thread beside Gradio's import.
+        """
+        from .rag import warm_system_prompt
+
+        llm = self._answering_llm()
+        if llm is not None:
+            warm_system_prompt(llm)
 
     @property
     def model(self) -> str:
@@ -112,22 +127,28 @@ class Assistant:
             if self._pipeline is None:
                 from .embeddings import get_embedding_model
                 from .index_store import IndexStore
-                from .llms.factory import build_llm
                 from .rag import RagPipeline
                 from .retrieval import HybridRetriever
 
                 store = IndexStore.open(self.settings.index_dir)
                 embed_model = get_embedding_model()
-                if self._llm is None:
-                    self._llm = build_llm(self.settings) or False
                 self._pipeline = RagPipeline(
                     self.settings,
                     HybridRetriever(store, embed_model),
                     embed_model,
-                    self._llm or None,
+                    self._answering_llm(),
                     self.model,
                 )
             return self._pipeline
+
+    def _answering_llm(self) -> LLM | None:
+        """Built once (None for the extractive mode); safe to call from two threads."""
+        with self._llm_lock:
+            if self._llm is None:
+                from .llms.factory import build_llm
+
+                self._llm = build_llm(self.settings) or False
+            return self._llm or None
 
     def _check(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():

@@ -168,14 +168,6 @@ class RagPipeline:
             return
         yield self._answer(context, text, citations, False, timings)
 
-    def warm_up(self) -> None:
-        """Have llama.cpp evaluate the fixed system prompt now; answers then reuse it as a cached prefix."""
-        if self.llm is None or not hasattr(self.llm, "llama"):
-            return
-        from llama_index.core.base.llms.types import ChatMessage
-
-        self.llm.chat([ChatMessage(role="system", content=prompts.load("answer_system"))], max_tokens=1)
-
     def answer(self, context: Context) -> Answer:
         final = None
         for event in self.answer_stream(context):
@@ -215,3 +207,12 @@ class RagPipeline:
             timings={k: round(v, 4) for k, v in timings.items()},
             evidence={i + 1: texts for i, texts in context.evidence.items()},
         )
+
+
+def warm_system_prompt(llm: LLM) -> None:
+    """Have llama.cpp evaluate the fixed system prompt now; answers then reuse it as a cached prefix."""
+    if not hasattr(llm, "llama"):
+        return  # a hosted or served model: nothing to warm here
+    from llama_index.core.base.llms.types import ChatMessage
+
+    llm.chat([ChatMessage(role="system", content=prompts.load("answer_system"))], max_tokens=1)

@@ -35,6 +35,19 @@ def corpus_sentences(corpus_dir: Path) -> list[str]:
     return sorted(set(out))
 
 
+def write_mixed_corpus(corpus_dir: Path, folder: Path, documents: int, sentences_each: int = 60) -> Path:
+    """A larger corpus folder for ingest timing: each article is `sentences_each` sentences drawn (seeded)
+    from the five articles, in paragraphs of four, so chunking and embedding see article-like text."""
+    texts = corpus_sentences(corpus_dir)
+    rng = random.Random(documents)
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(documents):
+        picks = [texts[i] for i in rng.sample(range(len(texts)), sentences_each)]
+        body = "\n\n".join(" ".join(picks[i : i + 4]) for i in range(0, len(picks), 4))
+        (folder / f"mixed-{n:03d}.txt").write_text(f"Mixed article {n}\n\n{body}\n", encoding="utf-8")
+    return folder
+
+
 def build_scale_index(size: int, settings: Settings, cache_root: Path) -> tuple[Path, float | None]:
     """The index folder for `size` chunks and the seconds it took to build (None: it was cached)."""
     from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode

@@ -1,5 +1,6 @@
 """End to end with the real embedded model (Qwen2.5-Coder-1.5B, llama.cpp) and its packaged file."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,29 @@ def test_model_file_is_assembled_verified_and_rebuilt_when_damaged(tmp_path: Pat
     with path.open("r+b") as fh:  # damage it: the next first use notices and rebuilds from the parts
         fh.seek(1000)
         fh.write(b"\x00" * 16)
+    monkeypatch.setattr(model_file, "_verified", set())
+    assert model_file.ensure_model_file(tmp_path) == path
+    assert model_file.sha256_of(path) == model_file.MODEL_SHA256
+
+
+def test_a_settled_verified_file_is_not_hashed_again_until_it_changes(tmp_path: Path, monkeypatch):
+    path = model_file.ensure_model_file(tmp_path)
+    stamp = path.with_name(path.name + ".verified")
+    assert not stamp.exists()  # just written: not settled, so no stamp yet
+    old = path.stat().st_mtime - 60
+    os.utime(path, (old, old))
+    monkeypatch.setattr(model_file, "_verified", set())
+    model_file.ensure_model_file(tmp_path)  # hashed, then stamped
+    assert stamp.exists()
+    hashed = []
+    monkeypatch.setattr(model_file, "sha256_of", lambda p: hashed.append(p) or model_file.MODEL_SHA256)
+    monkeypatch.setattr(model_file, "_verified", set())
+    model_file.ensure_model_file(tmp_path)
+    assert hashed == []  # the stamp matched its stat
+    with path.open("r+b") as fh:  # damaged: its mtime moves, the stamp no longer matches
+        fh.seek(1000)
+        fh.write(b"\x00" * 16)
+    monkeypatch.undo()
     monkeypatch.setattr(model_file, "_verified", set())
     assert model_file.ensure_model_file(tmp_path) == path
     assert model_file.sha256_of(path) == model_file.MODEL_SHA256

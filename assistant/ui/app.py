@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import gradio as gr
 
@@ -134,13 +134,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     return app
 
 
-def serve(assistant: Assistant) -> None:
-    """Bring the index up to date, warm the model, and serve the chat until interrupted."""
+def serve(assistant: Assistant, wait_warm: Callable[[], object]) -> None:
+    """Serve the chat until interrupted; "ready" is printed once wait_warm() says the model is warm."""
     settings = assistant.settings
-    report = assistant.ingest()
-    print(f"index: {report.summary()}", flush=True)
-    assistant.warm_up()
     app = build_app(assistant)
+    wait_warm()  # raises what warming the model raised (a missing or corrupt model file): no port opened
     auth = (settings.ui_user, settings.ui_password) if settings.ui_user and settings.ui_password else None
     app.queue(default_concurrency_limit=1)  # one llama.cpp model: answers take turns
     app.launch(
