@@ -11,10 +11,12 @@ the old or the new entry, and the next ingest compares Chroma's per-document cou
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
 COLLECTION = "articles"
+PAGE = 5000  # chunks per Chroma get()
 MANIFEST_VERSION = 1
 
 
@@ -143,10 +146,20 @@ class IndexStore:
     def chunk_counts(self) -> dict[str, int]:
         """Chunks per doc_id as Chroma holds them (the truth the manifest is checked against)."""
         counts: dict[str, int] = {}
-        for meta in self.collection.get(include=["metadatas"])["metadatas"] or []:
-            doc_id = str(meta.get("doc_id"))
-            counts[doc_id] = counts.get(doc_id, 0) + 1
+        for page in self._pages(["metadatas"]):
+            for meta in page["metadatas"] or []:
+                doc_id = str(meta.get("doc_id"))
+                counts[doc_id] = counts.get(doc_id, 0) + 1
         return counts
+
+    def _pages(self, include: list[str]) -> Iterator[dict[str, Any]]:
+        """Every chunk in pages: one get() of all of them fails in SQLite ("too many SQL variables")
+        somewhere below 100,000 chunks."""
+        for offset in itertools.count(0, PAGE):
+            page = self.collection.get(include=include, limit=PAGE, offset=offset)
+            if not page["ids"]:
+                return
+            yield page
 
     def delete_document(self, doc_id: str) -> None:
         self.collection.delete(where={"doc_id": doc_id})
@@ -158,7 +171,13 @@ class IndexStore:
             self.vector_store.add(nodes)
 
     def all_nodes(self) -> list[TextNode]:
-        return list(self.vector_store.get_nodes(node_ids=None))
+        from llama_index.core.vector_stores.utils import metadata_dict_to_node
+
+        return [
+            metadata_dict_to_node(meta, text=text)
+            for page in self._pages(["documents", "metadatas"])
+            for text, meta in zip(page["documents"], page["metadatas"], strict=True)
+        ]
 
     # --- keyword index -------------------------------------------------------------------------------
 

@@ -7,7 +7,6 @@ the manifest right after, so an interruption leaves at most one document to repa
 
 from __future__ import annotations
 
-import itertools
 import sys
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
     from llama_index.core.schema import TextNode
 
 ProgressCallback = Callable[[int, int], None]  # (chunks embedded so far, total)
+EMBED_GROUP = 256  # chunks embedded in one call (the model batches them by 16 itself)
 
 
 @dataclass
@@ -187,23 +187,21 @@ def _index_documents(store: IndexStore, todo, total: int, progress, report: Inge
         elif callable(progress):
             progress(report.embedded, total)
 
-    # The chunks of all documents are embedded as one stream in the model's batch size (a short article
-    # alone would make a small, slow batch), and each document is written as soon as its last chunk has
-    # its vector. Writes stay in this thread: a writer thread beside torch's two slowed it by a quarter.
-    docs = [(doc, chunk_nodes(doc, chunks)) for doc, chunks in todo]
-    stream = [node for _, nodes in docs for node in nodes]
-    ends = list(itertools.accumulate(len(nodes) for _, nodes in docs))
-    batch = getattr(model, "embed_batch_size", 16)
-    written = 0
+    # Documents are embedded in groups of ≥ EMBED_GROUP chunks, one model call a group (a short article
+    # alone would make a small, slow batch), then written one by one, each recorded as it lands.
+    group: list[tuple[Document, list[TextNode]]] = []
     try:
-        for start in range(0, len(stream) + 1, batch):
-            nodes = stream[start : start + batch]
-            vectors = model.get_text_embedding_batch([embedded_text(n) for n in nodes]) if nodes else []
-            for node, vector in zip(nodes, vectors, strict=True):
-                node.embedding = vector
-            while written < len(docs) and ends[written] <= start + len(nodes):
-                write(*docs[written])
-                written += 1
+        for n, (doc, chunks) in enumerate(todo):
+            group.append((doc, chunk_nodes(doc, chunks)))
+            if sum(len(nodes) for _, nodes in group) < EMBED_GROUP and n < len(todo) - 1:
+                continue
+            texts = [embedded_text(node) for _, nodes in group for node in nodes]
+            vectors = iter(model.get_text_embedding_batch(texts))
+            for doc_in_group, nodes in group:
+                for node in nodes:
+                    node.embedding = next(vectors)
+                write(doc_in_group, nodes)
+            group = []
     finally:
         if bar is not None:
             bar.close()

@@ -131,3 +131,15 @@ def test_corrupt_vector_store_is_reported(corpus: Path, tmp_path: Path):
     sqlite.write_bytes(b"this is not a database" * 100)
     with pytest.raises(IndexCorruptError, match="vector store"):
         IndexStore.open(index)
+
+
+def test_chunks_are_read_back_in_pages(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # One Chroma get() of every chunk fails in SQLite at ~100,000 chunks; a small page makes pages here.
+    index = tmp_path / "index"
+    report = _assistant(corpus, index).ingest()
+    store = IndexStore.open(index)
+    whole = {n.node_id: n.get_content() for n in store.all_nodes()}
+    monkeypatch.setattr("assistant.index_store.PAGE", 7)
+    paged = {n.node_id: n.get_content() for n in store.all_nodes()}
+    assert len(paged) == report.chunks > 7 and paged == whole
+    assert sum(store.chunk_counts().values()) == report.chunks
