@@ -29,8 +29,13 @@ FUNCTION_WORDS = frozenset(
     "according".split()
 )
 BLANK_LINE = re.compile(r"\n\s*\n")
+# A sentence ends in a full stop, question or exclamation mark (a closing quote may follow): a heading
+# does not, and as evidence it only spends the budget (it restates the article, it states no fact).
+ENDS_A_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]*$")
 # A sentence that opens like this continues the one before it ("This list includes ethane", "He said").
 POINTS_BACK = re.compile(r"^(This|These|That|Those|Such|It|Its|They|Their|He|His|She|Her)\b")
+# "What did X say, and what did observers suggest?": each part asks for its own sentence.
+NEXT_PART = re.compile(r",?\s+and\s+(?=(?:what|how|who|whom|when|where|which|why)\b)", re.I)
 
 
 @dataclass(frozen=True)
@@ -79,24 +84,46 @@ def rank_sentences(
             # A heading has no full stop: the blank line after it ends it, not the next sentence.
             for block in BLANK_LINE.split(passage.text[span.start : span.end]):
                 text = block.strip()
-                if len(text.split()) >= MIN_WORDS:
+                if len(text.split()) >= MIN_WORDS and ENDS_A_SENTENCE.search(text):
                     found.setdefault(text, (i, passage.text.index(text, span.start)))
     if not found:
         return []
     texts = list(found)
-    query = embed_model.get_query_embedding(question)
     vectors = cache(texts) if cache else embed_model.get_text_embedding_batch(texts)
-    asked = content_words(question)
 
-    def overlap(text: str) -> float:
-        return len(asked & content_words(text)) / len(asked) if asked else 0.0
+    def ranked_for(query: str) -> list[Evidence]:
+        asked = content_words(query)
+        query_vector = embed_model.get_query_embedding(query)
+        # The vectors are normalised, so the dot product is the cosine similarity.
+        scored = [
+            Evidence(
+                sum(a * b for a, b in zip(query_vector, vector, strict=True)),
+                *found[text],
+                text,
+                len(asked & content_words(text)) / len(asked) if asked else 0.0,
+            )
+            for text, vector in zip(texts, vectors, strict=True)
+        ]
+        return sorted(scored, key=lambda e: -e.rank)
 
-    # The vectors are normalised, so the dot product is the cosine similarity.
-    scored = [
-        Evidence(sum(a * b for a, b in zip(query, vector, strict=True)), *found[text], text, overlap(text))
-        for text, vector in zip(texts, vectors, strict=True)
-    ]
-    return sorted(scored, key=lambda e: -e.rank)
+    ranked = ranked_for(question)
+    # The best sentence for each further part of a several-part question follows the best one overall,
+    # so the budget cannot go to the first part alone (scores stay those against the whole question).
+    by_text = {e.text: e for e in ranked}
+    firsts = ranked[:1]
+    for part in question_parts(question)[1:]:
+        best = next((e for e in ranked_for(part) if by_text[e.text] not in firsts), None)
+        if best:
+            firsts.append(by_text[best.text])
+    return firsts + [e for e in ranked if e not in firsts]
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts of "What did X say, and what did Y suggest?" that name something to look for (at least
+    two content words each); one part (the whole question) when it does not split so."""
+    parts = [p.strip(" ,?") for p in NEXT_PART.split(question)]
+    specific = [p for p in parts if len(content_words(p)) >= 2]
+    return specific if len(parts) > 1 and len(specific) > 1 else [question]
 
 
 def select_evidence(ranked: list[Evidence], words: int) -> list[Evidence]:

@@ -48,13 +48,15 @@ def write_mixed_corpus(corpus_dir: Path, folder: Path, documents: int, sentences
     return folder
 
 
-def build_scale_index(size: int, settings: Settings, cache_root: Path) -> tuple[Path, float | None]:
-    """The index folder for `size` chunks and the seconds it took to build (None: it was cached)."""
+def build_scale_index(size: int, settings: Settings, cache_root: Path) -> tuple[Path, float | None, bool]:
+    """The index folder for `size` chunks, the seconds its build took (None: not recorded) and whether it
+    came from the cache."""
     from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
     folder = cache_root / f"scale-{size}-r{RECIPE}"
+    took = folder / "build-seconds"
     if (folder / "bm25" / "revision").exists():
-        return folder, None
+        return folder, float(took.read_text()) if took.exists() else None, True
     started = time.perf_counter()
     texts = corpus_sentences(settings.corpus_dir)
     vectors = np.array(get_embedding_model().get_text_embedding_batch(texts))
@@ -84,4 +86,6 @@ def build_scale_index(size: int, settings: Settings, cache_root: Path) -> tuple[
         )
     store.save_manifest()
     store.rebuild_bm25()
-    return folder, time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    took.write_text(f"{seconds:.1f}")
+    return folder, seconds, False

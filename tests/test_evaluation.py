@@ -8,7 +8,7 @@ import pytest
 
 from assistant.errors import AssistantError
 from assistant.evaluation.command import select
-from assistant.evaluation.metrics import citation_scores, facts_ok, retrieval_scores
+from assistant.evaluation.metrics import citation_scores, facts_ok, read_contexts, retrieval_scores
 from assistant.evaluation.questions import EvalQuestion, load_questions
 from assistant.evaluation.report import write_reports
 from assistant.evaluation.runner import aggregate, percentile, score_answer
@@ -63,6 +63,18 @@ def test_deterministic_metrics():
     assert retrieval_scores(q, _answer("").passages) == {"hit": 1.0, "rr": 0.5, "facts_retrieved": 1.0}
     cites = citation_scores(_answer("Tariffs fell from 145% to 30% [2]. Bessent spoke [2]. No marker here."))
     assert cites == {"citation_coverage": pytest.approx(2 / 3), "citation_precision": 0.5}
+
+
+def test_the_judge_reads_what_the_model_read():
+    whole = _answer("Tariffs fell [2].")
+    assert read_contexts(whole) == ["Bessent spoke to Fox News.", GENEVA_TEXT]  # it read whole passages
+    chosen = _answer("Tariffs fell [1].")
+    chosen.evidence = {2: ["Tariffs were cut.", "They fell to 30%."]}
+    q = EvalQuestion("q", "single", "?", "a", facts=["30%"], sources=["05-y"])
+    result = score_answer(q, chosen, 0.1)
+    assert result.contexts == ["Tariffs were cut. They fell to 30%."]
+    assert result.passages == ["Bessent spoke to Fox News.", GENEVA_TEXT]  # context precision and recall
+    assert result.scores["facts_read"] == 1.0
 
 
 def test_refusals_and_injections_are_scored_by_kind():

@@ -3,7 +3,8 @@
 from pathlib import Path
 
 from assistant import Assistant
-from assistant.evidence import Evidence, select_evidence
+from assistant.evidence import Evidence, question_parts, rank_sentences, select_evidence
+from assistant.results import Passage
 from tests.conftest import CORPUS
 
 
@@ -90,3 +91,35 @@ def test_passages_shown_are_k_and_hold_everything_the_model_reads(extractive_ass
         assert len(context.passages) == k and context.evidence
         for i, texts in context.evidence.items():
             assert all(" ".join(t.split()) in " ".join(context.passages[i].text.split()) for t in texts)
+
+
+def test_a_question_in_two_parts_gets_a_sentence_for_each(extractive_assistant):
+    question = (
+        "What did Bessent say would be needed to move the stalled US-China talks forward, "
+        "and what did observers suggest?"
+    )
+    assert question_parts(question) == [
+        "What did Bessent say would be needed to move the stalled US-China talks forward",
+        "what did observers suggest",
+    ]
+    # "and what after?" names nothing to look for: the question stays whole.
+    assert len(question_parts("What tariff did China impose before the talks, and what after?")) == 1
+    context = extractive_assistant.pipeline.prepare_context(question)
+    read = " ".join(" ".join(texts) for texts in context.evidence.values())
+    assert "observers" in read and "stalled" in read
+
+
+def test_headings_are_never_evidence(extractive_assistant):
+    heading = "China and US Trade Talks Hit a Roadblock, Says Treasury Secretary"
+    passage = Passage(
+        doc_id="d",
+        title="t",
+        text=f"{heading}\n\nBessent said the talks were a bit stalled.",
+        score=1.0,
+        start=0,
+        end=0,
+    )
+    ranked = rank_sentences(
+        "Did the trade talks hit a roadblock?", [passage], extractive_assistant.pipeline.embed_model
+    )
+    assert [e.text for e in ranked] == ["Bessent said the talks were a bit stalled."]

@@ -116,7 +116,7 @@ def _run_judge(assistant, judge: str, options: EvalOptions, questions, ours: lis
         check = run_judge_check(j)
         for r in tqdm(scored, desc=f"judge ({judge})", unit="q", file=sys.stderr):
             # Without markers: a judge reads "see [1]." as a misquote of "see."; markers are not claims.
-            sample = Sample(r.question, strip_markers(r.answer), r.contexts, by_id[r.id].answer)
+            sample = Sample(r.question, strip_markers(r.answer), r.contexts, by_id[r.id].answer, r.passages)
             r.scores.update({f"ragas_{k}": v for k, v in j.score(sample, metrics).items()})
         label = j.label
         errors = j.errors

@@ -36,8 +36,13 @@ SERVER_START_SECONDS = 180
 class Sample:
     question: str
     answer: str
-    contexts: list[str]
+    contexts: list[str]  # what the answering model read: faithfulness is judged against it
     reference: str
+    retrieved: list[str] | None = None  # the passages retrieval returned (context metrics); default contexts
+
+    @property
+    def passages(self) -> list[str]:
+        return self.retrieved if self.retrieved is not None else self.contexts
 
 
 @dataclass
@@ -76,11 +81,11 @@ class Judge:
             )
         elif name == "context_precision":
             result = await ContextPrecision(llm=self.llm).ascore(
-                user_input=s.question, reference=s.reference, retrieved_contexts=s.contexts
+                user_input=s.question, reference=s.reference, retrieved_contexts=s.passages
             )
         else:
             result = await ContextRecall(llm=self.llm).ascore(
-                user_input=s.question, retrieved_contexts=s.contexts, reference=s.reference
+                user_input=s.question, retrieved_contexts=s.passages, reference=s.reference
             )
         return float(result.value)
 
@@ -113,7 +118,7 @@ def open_judge(settings: Settings, kind: str, cache_dir: Path) -> Iterator[Judge
 def _ragas_llm(model: str, client: Any, cache: Any) -> Any:
     from ragas.llms import llm_factory
 
-    return llm_factory(model, client=client, cache=cache, temperature=0.0, max_tokens=1024)
+    return llm_factory(model, client=client, cache=cache, temperature=0.0, max_tokens=2048)
 
 
 def _client(base_url: str | None, api_key: str, constrain: bool = False) -> Any:

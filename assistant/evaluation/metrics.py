@@ -31,17 +31,17 @@ def retrieval_scores(question: EvalQuestion, passages: list[Passage]) -> dict[st
     }
 
 
+def read_contexts(answer: Answer) -> list[str]:
+    """What the model read, one context per passage: its chosen sentences (a sentence that opens "She…"
+    comes with the one before it, so who "she" is is there too), or the whole passages when it read them.
+    Faithfulness is judged against this, the context the answer was written from."""
+    read = [" ".join(texts) for texts in answer.evidence.values()]
+    return read or [p.text for p in answer.passages]
+
+
 def read_scores(question: EvalQuestion, answer: Answer) -> dict[str, float]:
     """Whether what the model read (its evidence sentences, or the whole passages) holds the facts."""
-    read = [t for texts in answer.evidence.values() for t in texts] or [p.text for p in answer.passages]
-    return {"facts_read": float(facts_ok(question, " ".join(read)))}
-
-
-def source_passages(answer: Answer) -> list[str]:
-    """The whole passages the model was given sentences from (all shown passages without evidence): what
-    the judge checks the answer against. Whole, because a sentence such as "she replied: ..." needs the
-    one before it to say who "she" is."""
-    return [answer.passages[m - 1].text for m in answer.evidence] or [p.text for p in answer.passages]
+    return {"facts_read": float(facts_ok(question, " ".join(read_contexts(answer))))}
 
 
 def citation_scores(answer: Answer) -> dict[str, float]:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
 from ..results import Answer
-from .metrics import citation_scores, facts_ok, read_scores, retrieval_scores, source_passages
+from .metrics import citation_scores, facts_ok, read_contexts, read_scores, retrieval_scores
 from .questions import EvalQuestion
 
 
@@ -22,7 +22,8 @@ class QuestionResult:
     seconds: float
     scores: dict[str, float] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
-    contexts: list[str] = field(default_factory=list)
+    contexts: list[str] = field(default_factory=list)  # what the model read (faithfulness is judged on it)
+    passages: list[str] = field(default_factory=list)  # the passages shown (context precision and recall)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -51,7 +52,8 @@ def score_answer(question: EvalQuestion, answer: Answer, seconds: float) -> Ques
         seconds=round(seconds, 3),
         scores=scores,
         timings=dict(answer.timings),
-        contexts=source_passages(answer),
+        contexts=read_contexts(answer),
+        passages=[p.text for p in answer.passages],
     )
 
 
