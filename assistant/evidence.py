@@ -76,8 +76,9 @@ def content_words(text: str) -> set[str]:
 def rank_sentences(
     question: str, passages: list[Passage], embed_model: BaseEmbedding, cache: SentenceVectors | None = None
 ) -> list[Evidence]:
-    """Every sentence of the passages (each once: overlapping chunks repeat some), best first by cosine
-    similarity to the question plus a bonus for the share of the question's content words it holds."""
+    """Every sentence of the passages (each once: overlapping chunks repeat some; headings left out), best
+    first by cosine similarity to the question plus a bonus for the share of the question's content words
+    it holds; in a two-part question the best sentence for each further part comes second."""
     found: dict[str, tuple[int, int]] = {}
     for i, passage in enumerate(passages):
         for span in sentences(passage.text):
