@@ -121,7 +121,9 @@ def _serve(assistant) -> int:
         warming = pool.submit(assistant.warm_up_model)
         from .ui.app import serve
 
-        serve(assistant, lambda: (warming.result(), assistant.warm_up()))
+        # Ready once the model is warm (its error, if any, raised here) and the index and embedding
+        # model are open; warm_up() would have llama.cpp read the system prompt a second time.
+        serve(assistant, lambda: (warming.result(), assistant.pipeline))
     return 0
 
 

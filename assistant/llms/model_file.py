@@ -67,11 +67,12 @@ def ensure_model_file(cache_dir: Path) -> Path:
         if target in _verified:
             return target
         intact = target.is_file() and target.stat().st_size == MODEL_SIZE
-        if intact and (_stamp_matches(target) or sha256_of(target) == MODEL_SHA256):
-            _write_stamp(target)
-            _verified.add(target)
-            return target
-        _assemble(part_paths(), target)
+        if intact and not _stamp_matches(target):
+            intact = sha256_of(target) == MODEL_SHA256
+            if intact:
+                _write_stamp(target)  # hashed once; later starts compare its stat with the stamp
+        if not intact:
+            _assemble(part_paths(), target)
         _verified.add(target)
         return target
 
