@@ -59,10 +59,16 @@ def load_document(path: Path) -> Document:
     return Document(doc_id=path.stem, title=title, text=text, source=str(path), content_hash=digest)
 
 
+_ASCII_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # every ASCII control but \t and \n
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
 def normalise(text: str) -> str:
     """NFKC, one space between words, no trailing blanks, at most one empty line between paragraphs."""
     text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    text = _ASCII_CONTROLS.sub("", text)
+    # Other control and format characters are non-ASCII: only those are looked up, one at a time.
+    text = _NON_ASCII.sub(lambda m: "" if unicodedata.category(m[0])[0] == "C" else m[0], text)
     text = re.sub(r"[ \t\u00a0\u2000-\u200b\u3000]+", " ", text)
     text = re.sub(r" *\n *", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text)

@@ -164,9 +164,11 @@ class IndexStore:
     def delete_document(self, doc_id: str) -> None:
         self.collection.delete(where={"doc_id": doc_id})
 
-    def replace_document(self, doc_id: str, nodes: list[TextNode]) -> None:
-        """Delete every chunk of doc_id, then add the new ones (each node carries its embedding)."""
-        self.delete_document(doc_id)
+    def replace_documents(self, nodes_by_doc: dict[str, list[TextNode]]) -> None:
+        """Delete every chunk of these documents, then add the new ones (each node carries its embedding),
+        one Chroma call each."""
+        self.collection.delete(where={"doc_id": {"$in": list(nodes_by_doc)}})
+        nodes = [node for doc_nodes in nodes_by_doc.values() for node in doc_nodes]
         if nodes:
             self.vector_store.add(nodes)
 

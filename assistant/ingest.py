@@ -1,8 +1,8 @@
 """Incremental ingest: corpus folder → documents → chunks → embeddings → Chroma + BM25.
 
 Unchanged documents (same content hash, same chunking, same chunk count in Chroma) cost nothing: no
-embedding model is even loaded. Each document is replaced as a whole (delete, then add) and recorded in
-the manifest right after, so an interruption leaves at most one document to repair on the next run.
+embedding model is even loaded. Documents are replaced whole (delete, then add), a group at a time, and
+recorded in the manifest right after, so an interruption leaves at most one group to repair next run.
 """
 
 from __future__ import annotations
@@ -171,24 +171,27 @@ def _index_documents(store: IndexStore, todo, total: int, progress, report: Inge
 
         bar = tqdm(total=total, unit="chunk", desc="Indexing", file=sys.stderr, dynamic_ncols=True)
 
-    def write(doc: Document, nodes: list[TextNode]) -> None:
-        store.replace_document(doc.doc_id, nodes)
-        store.manifest.documents[doc.doc_id] = DocEntry(
-            content_hash=doc.content_hash,
-            chunks=len(nodes),
-            title=doc.title,
-            source=doc.source,
-            indexed_at=time.time(),
-        )
+    def write(group: list[tuple[Document, list[TextNode]]]) -> None:
+        store.replace_documents({doc.doc_id: nodes for doc, nodes in group})
+        for doc, nodes in group:
+            store.manifest.documents[doc.doc_id] = DocEntry(
+                content_hash=doc.content_hash,
+                chunks=len(nodes),
+                title=doc.title,
+                source=doc.source,
+                indexed_at=time.time(),
+            )
         store.save_manifest()
-        report.embedded += len(nodes)
+        written = sum(len(nodes) for _, nodes in group)
+        report.embedded += written
         if bar is not None:
-            bar.update(len(nodes))
+            bar.update(written)
         elif callable(progress):
             progress(report.embedded, total)
 
-    # Documents are embedded in groups of ≥ EMBED_GROUP chunks, one model call a group (a short article
-    # alone would make a small, slow batch), then written one by one, each recorded as it lands.
+    # Documents are embedded and written in groups of ≥ EMBED_GROUP chunks: one model call, one Chroma
+    # delete and one add a group (a call per short article made small, slow batches and cost ≈ 15 ms of
+    # Chroma overhead each), and the group is recorded in the manifest as soon as it lands.
     group: list[tuple[Document, list[TextNode]]] = []
     try:
         for n, (doc, chunks) in enumerate(todo):
@@ -197,10 +200,10 @@ def _index_documents(store: IndexStore, todo, total: int, progress, report: Inge
                 continue
             texts = [embedded_text(node) for _, nodes in group for node in nodes]
             vectors = iter(model.get_text_embedding_batch(texts))
-            for doc_in_group, nodes in group:
+            for _, nodes in group:
                 for node in nodes:
                     node.embedding = next(vectors)
-                write(doc_in_group, nodes)
+            write(group)
             group = []
     finally:
         if bar is not None:

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, CorpusError, IndexCorruptError, IndexNotFoundError
+from assistant import ingest as ingest_module
 from assistant.index_store import IndexStore
 from tests.conftest import GENEVA
 
@@ -86,16 +87,17 @@ def test_interrupted_ingest_is_repaired_by_the_next_run(
         path.write_text(path.read_text() + "\nAn added closing line for the update.\n")
 
     calls = {"n": 0}
-    original = IndexStore.replace_document
+    original = IndexStore.replace_documents
 
-    def crash_midway(self, doc_id, nodes):
+    def crash_midway(self, nodes_by_doc):
         calls["n"] += 1
         if calls["n"] == 3:  # old chunks of the third document deleted, new ones never added
-            self.delete_document(doc_id)
+            self.collection.delete(where={"doc_id": {"$in": list(nodes_by_doc)}})
             raise KeyboardInterrupt
-        return original(self, doc_id, nodes)
+        return original(self, nodes_by_doc)
 
-    monkeypatch.setattr(IndexStore, "replace_document", crash_midway)
+    monkeypatch.setattr(ingest_module, "EMBED_GROUP", 1)  # a group per document
+    monkeypatch.setattr(IndexStore, "replace_documents", crash_midway)
     with pytest.raises(KeyboardInterrupt):
         a.ingest()
     monkeypatch.undo()
@@ -143,3 +145,22 @@ def test_chunks_are_read_back_in_pages(corpus: Path, tmp_path: Path, monkeypatch
     paged = {n.node_id: n.get_content() for n in store.all_nodes()}
     assert len(paged) == report.chunks > 7 and paged == whole
     assert sum(store.chunk_counts().values()) == report.chunks
+
+
+@pytest.mark.parametrize("group, writes", [(256, 1), (20, 3)])
+def test_documents_are_written_a_group_at_a_time(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, group: int, writes: int
+):
+    calls = []
+    original = IndexStore.replace_documents
+
+    def counted(self, nodes_by_doc):
+        calls.append(sorted(nodes_by_doc))
+        return original(self, nodes_by_doc)
+
+    monkeypatch.setattr(ingest_module, "EMBED_GROUP", group)
+    monkeypatch.setattr(IndexStore, "replace_documents", counted)
+    report = _assistant(corpus, tmp_path / "index").ingest()
+    assert len(calls) == writes and sorted(d for c in calls for d in c) == sorted(report.added)
+    counts = IndexStore.open(tmp_path / "index").chunk_counts()
+    assert sum(counts.values()) == report.chunks == report.embedded
