@@ -20,7 +20,9 @@ _ABBREVIATIONS = {
     "corp", "vs", "etc", "e.g", "i.e", "u.s", "u.k", "u.n", "e.u", "no", "jan", "feb", "mar", "apr", "jun",
     "jul", "aug", "sep", "sept", "oct", "nov", "dec",
 }  # fmt: skip
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s+)")
+# The punctuation that ends a sentence: a closing quote may follow; French quotes are spaced ("… . »").
+SENTENCE_CLOSE = r"[.!?…]+(?:\s?»)?[\"'”’»)\]]*"
+_SENTENCE_END = re.compile(SENTENCE_CLOSE + r"(?=\s|$)")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .chunking import sentences
+from .chunking import SENTENCE_CLOSE, paragraphs, sentences
 from .citations import append_marker
 from .results import Passage
 
@@ -28,12 +28,15 @@ FUNCTION_WORDS = frozenset(
     "those their his her they he she what who whom which when where why how did does do say said says "
     "according".split()
 )
-BLANK_LINE = re.compile(r"\n\s*\n")
 # A sentence ends in a full stop, question or exclamation mark (a closing quote may follow): a heading
 # does not, and as evidence it only spends the budget (it restates the article, it states no fact).
-ENDS_A_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]*$")
-# A sentence that opens like this continues the one before it ("This list includes ethane", "He said").
-POINTS_BACK = re.compile(r"^(This|These|That|Those|Such|It|Its|They|Their|He|His|She|Her)\b")
+ENDS_A_SENTENCE = re.compile(SENTENCE_CLOSE + "$")
+# A sentence that opens like this continues the one before it ("This list includes ethane", "He said"),
+# as does one whose subject, after an opening clause, is a pronoun ("When asked …, she replied").
+POINTS_BACK = re.compile(
+    r"^(?:(This|These|That|Those|Such|It|Its|They|Their|He|His|She|Her)\b"
+    r"|[^,;:\"“”]{3,80},\s+(?:he|she|they)\s)"
+)
 # "What did X say, and what did observers suggest?": each part asks for its own sentence.
 NEXT_PART = re.compile(r",?\s+and\s+(?=(?:what|how|who|whom|when|where|which|why)\b)", re.I)
 
@@ -81,12 +84,12 @@ def rank_sentences(
     it holds; in a two-part question the best sentence for each further part comes second."""
     found: dict[str, tuple[int, int]] = {}
     for i, passage in enumerate(passages):
-        for span in sentences(passage.text):
-            # A heading has no full stop: the blank line after it ends it, not the next sentence.
-            for block in BLANK_LINE.split(passage.text[span.start : span.end]):
-                text = block.strip()
+        # Every line is a paragraph, as in chunking: a heading is a line with no full stop of its own.
+        for paragraph in paragraphs(passage.text):
+            for span in sentences(passage.text, paragraph.start, paragraph.end):
+                text = passage.text[span.start : span.end].strip()
                 if len(text.split()) >= MIN_WORDS and ENDS_A_SENTENCE.search(text):
-                    found.setdefault(text, (i, passage.text.index(text, span.start)))
+                    found.setdefault(text, (i, span.start))
     if not found:
         return []
     texts = list(found)
@@ -127,10 +130,12 @@ def question_parts(question: str) -> list[str]:
     return specific if len(parts) > 1 and len(specific) > 1 else [question]
 
 
-def select_evidence(ranked: list[Evidence], words: int) -> list[Evidence]:
+def select_evidence(ranked: list[Evidence], words: int, question: str = "") -> list[Evidence]:
     """The best sentences (of the first LOOK_AHEAD) that fit in this many words (at least one), each with
-    the sentence before it when it opens by pointing back at it, and the best one with the sentence after
-    it when that one points back (at most two such additions, within the same budget)."""
+    the sentence before it when it opens by pointing back at it, or the sentence after it when it leaves
+    a quote open; the best one also with the sentence after it when that one points back or holds words
+    of the question the best one lacks (at most two such additions, within the same budget)."""
+    asked = content_words(question)
     reading_order: dict[int, list[Evidence]] = {}
     for e in sorted(ranked, key=lambda e: (e.passage, e.position)):
         reading_order.setdefault(e.passage, []).append(e)
@@ -149,9 +154,23 @@ def select_evidence(ranked: list[Evidence], words: int) -> list[Evidence]:
         before = neighbour(e, -1) if POINTS_BACK.match(e.text) else None
         if before and before not in chosen and additions < 2:
             group.insert(0, before)
-        after = neighbour(e, 1) if not chosen else None
-        if after and POINTS_BACK.match(after.text) and additions + len(group) - 1 < 2:
+        after = neighbour(e, 1)
+        # The next sentence comes too when it continues the best one, or closes a quote this one opens
+        # (and so names its speaker: "…," said Guo Jiakun).
+        if (
+            after
+            and after not in chosen
+            and ((not chosen and POINTS_BACK.match(after.text)) or leaves_quote_open(e.text))
+            and additions + len(group) - 1 < 2
+        ):
             group.append(after)
+        if not chosen and additions + len(group) - 1 < 2:
+            # A window around the best sentence: its successor goes on with the same story and may hold
+            # what was asked ("… a temporary truce." "The temporary agreement … held in Switzerland.").
+            after = neighbour(group[-1], 1)
+            held = set().union(*(content_words(g.text) for g in group))
+            if after and len(asked & content_words(after.text) - held) >= 2:
+                group.append(after)
         size = sum(len(g.text.split()) for g in group)
         if chosen and used + size > words:
             continue  # a shorter sentence further down may still fit
@@ -159,6 +178,10 @@ def select_evidence(ranked: list[Evidence], words: int) -> list[Evidence]:
         used += size
         additions += len(group) - 1
     return chosen
+
+
+def leaves_quote_open(text: str) -> bool:
+    return text.count('"') % 2 == 1 or text.count("“") > text.count("”") or text.count("«") > text.count("»")
 
 
 def focus_passages(

@@ -54,7 +54,7 @@ def fingerprint(settings: Settings) -> dict[str, object]:
         "chunk_words": settings.chunk_words,
         "chunk_overlap_sentences": settings.chunk_overlap_sentences,
         "embed_model": EMBED_MODEL_NAME,
-        "chunker": 1,
+        "chunker": 2,
     }
 
 

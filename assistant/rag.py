@@ -15,6 +15,7 @@ from . import prompts
 from .citations import resolve
 from .config import Settings
 from .evidence import SentenceVectors, extractive_answer, focus_passages, rank_sentences, select_evidence
+from .grounding import drop_ungrounded
 from .llms.factory import backend_errors
 from .results import Answer, Passage
 
@@ -102,7 +103,7 @@ class RagPipeline:
         if budget and candidates:
             t = time.perf_counter()
             ranked = rank_sentences(search_query, candidates, self.embed_model, self.sentence_vectors)
-            passages, evidence = focus_passages(candidates, select_evidence(ranked, budget), k)
+            passages, evidence = focus_passages(candidates, select_evidence(ranked, budget, search_query), k)
             # A short question ("Who is Kevin Hassett?") can match one sentence well and its chunk poorly.
             best = max([best] + [e.score for e in ranked])
             timings["evidence"] = time.perf_counter() - t
@@ -162,11 +163,19 @@ class RagPipeline:
                     raw += delta
                     yield delta
             timings["generation"] = time.perf_counter() - started
-        text, citations = resolve(raw, context.passages)
+        passages = [p.text for p in context.passages]
+        asked = f"{context.question} {context.search_query}"
+        grounded, made_up = drop_ungrounded(raw, passages, asked, len(context.passages))
+        text, citations = resolve(grounded, context.passages)
         if not text or MODEL_REFUSAL.search(text) and not citations:
-            yield self._answer(context, NOT_COVERED, [], True, timings)
+            note = (
+                f" (The model's answer named {', '.join(made_up)}, which no passage states.)"
+                if made_up
+                else ""
+            )
+            yield self._answer(context, NOT_COVERED + note, [], True, timings, made_up)
             return
-        yield self._answer(context, text, citations, False, timings)
+        yield self._answer(context, text, citations, False, timings, made_up)
 
     def answer(self, context: Context) -> Answer:
         final = None
@@ -192,7 +201,15 @@ class RagPipeline:
             ChatMessage(role="user", content=user),
         ]
 
-    def _answer(self, context: Context, text: str, citations: list, abstained: bool, timings: dict) -> Answer:
+    def _answer(
+        self,
+        context: Context,
+        text: str,
+        citations: list,
+        abstained: bool,
+        timings: dict,
+        unsupported: list[str] | None = None,
+    ) -> Answer:
         timings["total"] = sum(
             v for k, v in timings.items() if k in ("condense", "retrieval", "evidence", "generation")
         )
@@ -206,6 +223,7 @@ class RagPipeline:
             model=self.model if not abstained or context.covered else "none (not covered)",
             timings={k: round(v, 4) for k, v in timings.items()},
             evidence={i + 1: texts for i, texts in context.evidence.items()},
+            unsupported=unsupported or [],
         )
 
 

@@ -46,6 +46,8 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     # What the model read: marker -> the sentences of that passage it was given (empty: whole passages).
     evidence: dict[int, list[str]] = field(default_factory=dict)
+    # Names and numbers the model wrote that no passage states: the sentences holding them were left out.
+    unsupported: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -16,6 +16,17 @@ def test_abbreviations_do_not_end_sentences():
     ]
 
 
+def test_a_closing_quote_stays_with_its_sentence_even_when_spaced():
+    text = "China said it wants « meaningful measures. » The post went on. He said “no.”"
+    assert _sentences(text) == [
+        "China said it wants « meaningful measures. »",
+        "The post went on.",
+        "He said “no.”",
+    ]
+    # At the end of a slice too: the quote is not left behind as a sentence of its own.
+    assert [text[s.start : s.end] for s in sentences(text, 0, 44)] == [text[:44]]
+
+
 def test_chunks_are_exact_slices_of_whole_sentences_with_metadata():
     for path in sorted(CORPUS.glob("*.md")):
         doc = load_document(path)

@@ -52,6 +52,55 @@ def test_the_best_sentence_brings_a_following_one_that_continues_it():
     assert "This list includes ethane." in [e.text for e in select_evidence(ranked, 12)]
 
 
+def test_a_pronoun_after_an_opening_clause_points_back():
+    ranked = _evidence(
+        [
+            "Other news came in that day.",
+            '"We are moving quickly," Ms. Leavitt said.',
+            'When asked whether tariffs work, she replied: "Be patient."',
+        ],
+        [0.1, 0.2, 0.9],
+    )
+    assert [e.text for e in select_evidence(ranked, 10)] == [
+        '"We are moving quickly," Ms. Leavitt said.',
+        'When asked whether tariffs work, she replied: "Be patient."',
+    ]
+
+
+def test_a_quote_left_open_brings_the_sentence_that_names_its_speaker():
+    ranked = _evidence(
+        [
+            '"If the U.S. wants dialogue, it should stop threatening.',
+            'Pressure will not work," said spokesperson Guo Jiakun.',
+            "Unrelated words here.",
+        ],
+        [0.9, 0.1, 0.5],
+    )
+    chosen = [e.text for e in select_evidence(ranked, 12)]
+    assert chosen[:2] == [
+        '"If the U.S. wants dialogue, it should stop threatening.',
+        'Pressure will not work," said spokesperson Guo Jiakun.',
+    ]
+
+
+def test_the_sentence_after_the_best_comes_when_it_holds_what_was_asked():
+    ranked = _evidence(
+        [
+            "Bessent said the talks stalled after a temporary truce.",
+            "The truce followed discussions held in Switzerland.",
+            "Unrelated words here.",
+        ],
+        [0.9, 0.1, 0.5],
+    )
+    question = "In which country were the discussions held that led to the truce?"
+    assert [e.text for e in select_evidence(ranked, 13, question)] == [
+        "Bessent said the talks stalled after a temporary truce.",
+        "The truce followed discussions held in Switzerland.",
+    ]
+    # It adds nothing the question did not ask for: without the question, the budget goes by rank.
+    assert [e.text for e in select_evidence(ranked, 13)][1] == "Unrelated words here."
+
+
 def test_the_model_reads_the_sentences_that_answer_not_whole_passages(extractive_assistant):
     pipeline = extractive_assistant.pipeline
     context = pipeline.prepare_context("Which U.S. goods did China exempt from its 125% tariffs?")
@@ -111,15 +160,17 @@ def test_a_question_in_two_parts_gets_a_sentence_for_each(extractive_assistant):
 
 def test_headings_are_never_evidence(extractive_assistant):
     heading = "China and US Trade Talks Hit a Roadblock, Says Treasury Secretary"
-    passage = Passage(
-        doc_id="d",
-        title="t",
-        text=f"{heading}\n\nBessent said the talks were a bit stalled.",
-        score=1.0,
-        start=0,
-        end=0,
-    )
-    ranked = rank_sentences(
-        "Did the trade talks hit a roadblock?", [passage], extractive_assistant.pipeline.embed_model
-    )
-    assert [e.text for e in ranked] == ["Bessent said the talks were a bit stalled."]
+    # A blank line or a single newline may follow the heading.
+    for gap in ("\n\n", "\n"):
+        passage = Passage(
+            doc_id="d",
+            title="t",
+            text=f"{heading}{gap}Bessent said the talks were a bit stalled.",
+            score=1.0,
+            start=0,
+            end=0,
+        )
+        ranked = rank_sentences(
+            "Did the trade talks hit a roadblock?", [passage], extractive_assistant.pipeline.embed_model
+        )
+        assert [e.text for e in ranked] == ["Bessent said the talks were a bit stalled."]

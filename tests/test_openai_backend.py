@@ -21,6 +21,7 @@ REPLY = "The U.S. lowered its tariff on Chinese goods to 30% [1]. Talks later st
 
 class FakeOpenAI(BaseHTTPRequestHandler):
     requests: list[dict] = []
+    reply = REPLY
 
     def log_message(self, *args: object) -> None:
         pass
@@ -44,13 +45,14 @@ class FakeOpenAI(BaseHTTPRequestHandler):
         if body.get("model") != "test-model":
             return self._json(404, {"error": {"message": "model not found", "type": "invalid_request_error"}})
         if not body.get("stream"):
-            return self._json(200, _completion(REPLY))
+            return self._json(200, _completion(FakeOpenAI.reply))
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
-        for i in range(0, len(REPLY), 12):
+        reply = FakeOpenAI.reply
+        for i in range(0, len(reply), 12):
             chunk = {**_completion(None), "object": "chat.completion.chunk"}
-            chunk["choices"] = [{"index": 0, "delta": {"content": REPLY[i : i + 12]}, "finish_reason": None}]
+            chunk["choices"] = [{"index": 0, "delta": {"content": reply[i : i + 12]}, "finish_reason": None}]
             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
         self.wfile.write(b"data: [DONE]\n\n")
 
@@ -108,6 +110,22 @@ def test_compatible_server_streams_a_cited_answer(server, built_index):
     system, user = request["body"]["messages"]
     assert system["role"] == "system" and "only the numbered passages" in system["content"]
     assert user["content"].count("\n[") >= 3 and "Geneva talks?" in user["content"]
+
+
+def test_names_and_figures_no_passage_states_are_left_out(server, built_index, monkeypatch):
+    a = _assistant(built_index, server, "good-key")
+    # A question the articles come close to but do not answer, answered from the model's memory.
+    monkeypatch.setattr(FakeOpenAI, "reply", "The U.S. ambassador to China is John Kerry [1].")
+    answer = a.ask("Who is the U.S. ambassador to China?")
+    assert answer.abstained and not answer.citations and answer.unsupported == ["John", "Kerry"]
+    assert "John, Kerry, which no passage states" in answer.text
+    # One made-up sentence among supported ones: only it goes. A figure the question brings ("2018")
+    # must still come from a passage.
+    reply = "The U.S. lowered its tariff on Chinese goods to 30% [1]. It was 25% in 2018 [1]."
+    monkeypatch.setattr(FakeOpenAI, "reply", reply)
+    answer = a.ask("What was the U.S. tariff on Chinese goods in 2018 and after the Geneva talks?")
+    assert not answer.abstained and answer.unsupported == ["25", "2018"]
+    assert "30%" in answer.text and "2018" not in answer.text
 
 
 def test_follow_up_is_rewritten_by_the_model(server, built_index):
