@@ -11,6 +11,8 @@ from .results import Citation, Passage
 _MARKER = re.compile(
     r"\s*[\[【]\s*(?:passages?\s*)?(\d+(?:\s*(?:[,;]|-|–|and)\s*(?:passage\s*)?\d+)*)\s*[\]】]", re.I
 )
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_FIGURE = re.compile(NUMBER.pattern + "%?")  # "145%" and "145" are different figures to a reader
 _CONTENT_WORD = re.compile(r"[a-z0-9%$.]+")
 _STOPWORDS = frozenset(
     """the a an and or of to in on for with by at from as is are was were be been that this it its their
@@ -50,7 +52,7 @@ def split_sentences(text: str) -> list[str]:
     out: list[str] = []
     for span in spans:
         piece = text[span.start : span.end].strip()
-        leading = re.match(r"(?:\[\d+\])+\.?\s*", piece)
+        leading = re.match(r"(?:\s*\[\d+\])+\.?\s*", piece)
         if out and leading:  # markers placed after the previous sentence's full stop belong to it
             out[-1] += " " + leading.group().strip()
             piece = piece[leading.end() :]
@@ -111,7 +113,7 @@ def resolve(text: str, passages: list[Passage]) -> tuple[str, list[Citation]]:
 
 
 def _numbers_in(text: str) -> set[str]:
-    return set(re.findall(r"\d+(?:[.,]\d+)*%?", _MARKER.sub("", text)))
+    return set(_FIGURE.findall(_MARKER.sub("", text)))
 
 
 def _check_numbers(sentence: str, markers: list[int], passages: list[Passage]) -> list[int]:

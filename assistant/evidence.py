@@ -34,9 +34,10 @@ ENDS_A_SENTENCE = re.compile(SENTENCE_CLOSE + "$")
 # A sentence that opens like this continues the one before it ("This list includes ethane", "He said"),
 # as does one whose subject, after an opening clause, is a pronoun ("When asked …, she replied").
 POINTS_BACK = re.compile(
-    r"^(?:(This|These|That|Those|Such|It|Its|They|Their|He|His|She|Her)\b"
+    r"^(?:(?:This|These|That|Those|Such|It|Its|They|Their|He|His|She|Her)\b"
     r"|[^,;:\"“”]{3,80},\s+(?:he|she|they)\s)"
 )
+CLOSES_QUOTE = re.compile(r"[\"”»]")
 # "What did X say, and what did observers suggest?": each part asks for its own sentence.
 NEXT_PART = re.compile(r",?\s+and\s+(?=(?:what|how|who|whom|when|where|which|why)\b)", re.I)
 
@@ -131,10 +132,11 @@ def question_parts(question: str) -> list[str]:
 
 
 def select_evidence(ranked: list[Evidence], words: int, question: str = "") -> list[Evidence]:
-    """The best sentences (of the first LOOK_AHEAD) that fit in this many words (at least one), each with
-    the sentence before it when it opens by pointing back at it, or the sentence after it when it leaves
-    a quote open; the best one also with the sentence after it when that one points back or holds words
-    of the question the best one lacks (at most two such additions, within the same budget)."""
+    """The best sentences (of the first LOOK_AHEAD) that fit in this many words, each with the sentence
+    before it when it opens by pointing back at it, or the sentences after it to the end of a quote it
+    leaves open; the best one's group also with the sentence after it when that one points back or holds
+    two or more of the question's words the group lacks. At most two such additions in all; the best
+    one's group always comes, the others only within the budget."""
     asked = content_words(question)
     reading_order: dict[int, list[Evidence]] = {}
     for e in sorted(ranked, key=lambda e: (e.passage, e.position)):
@@ -154,17 +156,18 @@ def select_evidence(ranked: list[Evidence], words: int, question: str = "") -> l
         before = neighbour(e, -1) if POINTS_BACK.match(e.text) else None
         if before and before not in chosen and additions < 2:
             group.insert(0, before)
+        # At most two additions in all: the group's own members beyond e count against them.
         after = neighbour(e, 1)
-        # The next sentence comes too when it continues the best one, or closes a quote this one opens
-        # (and so names its speaker: "…," said Guo Jiakun).
-        if (
-            after
-            and after not in chosen
-            and ((not chosen and POINTS_BACK.match(after.text)) or leaves_quote_open(e.text))
-            and additions + len(group) - 1 < 2
-        ):
-            group.append(after)
-        if not chosen and additions + len(group) - 1 < 2:
+        if not chosen and after and POINTS_BACK.match(after.text) and additions + len(group) < 3:
+            group.append(after)  # it continues the best sentence
+        elif leaves_quote_open(e.text):
+            # The quote runs on to the sentence that closes it, which names the speaker ("…," said Guo).
+            while after and after not in chosen and additions + len(group) < 3:
+                group.append(after)
+                if CLOSES_QUOTE.search(after.text):
+                    break
+                after = neighbour(after, 1)
+        if not chosen and additions + len(group) < 3:
             # A window around the best sentence: its successor goes on with the same story and may hold
             # what was asked ("… a temporary truce." "The temporary agreement … held in Switzerland.").
             after = neighbour(group[-1], 1)
@@ -181,7 +184,12 @@ def select_evidence(ranked: list[Evidence], words: int, question: str = "") -> l
 
 
 def leaves_quote_open(text: str) -> bool:
-    return text.count('"') % 2 == 1 or text.count("“") > text.count("”") or text.count("«") > text.count("»")
+    """The sentence opens a quote it does not close. A straight quote opens when it starts the text or
+    follows a space: the last sentence of a several-sentence quote ("… cut," he said.) closes one."""
+    if text.count("“") > text.count("”") or text.count("«") > text.count("»"):
+        return True
+    last = text.rfind('"')
+    return text.count('"') % 2 == 1 and (last == 0 or text[last - 1] in " (")
 
 
 def focus_passages(

@@ -15,7 +15,7 @@ from . import prompts
 from .citations import resolve
 from .config import Settings
 from .evidence import SentenceVectors, extractive_answer, focus_passages, rank_sentences, select_evidence
-from .grounding import drop_ungrounded
+from .grounding import Grounds, drop_ungrounded
 from .llms.factory import backend_errors
 from .results import Answer, Passage
 
@@ -163,17 +163,17 @@ class RagPipeline:
                     raw += delta
                     yield delta
             timings["generation"] = time.perf_counter() - started
-        passages = [p.text for p in context.passages]
+        # The model may read titles too (whole-passage prompts): a name from a title is grounded.
         asked = f"{context.question} {context.search_query}"
-        grounded, made_up = drop_ungrounded(raw, passages, asked, len(context.passages))
+        grounds = Grounds([f"{p.title} {p.text}" for p in context.passages], asked)
+        grounded, made_up = drop_ungrounded(raw, grounds, len(context.passages))
         text, citations = resolve(grounded, context.passages)
-        if not text or MODEL_REFUSAL.search(text) and not citations:
-            note = (
-                f" (The model's answer named {', '.join(made_up)}, which no passage states.)"
-                if made_up
-                else ""
-            )
-            yield self._answer(context, NOT_COVERED + note, [], True, timings, made_up)
+        refused = MODEL_REFUSAL.search(raw)
+        if not text or refused and not citations or made_up and not citations:
+            # A refusal that repeats the question's "2018" is a refusal, not a made-up answer.
+            note = f" (The model's answer named {', '.join(made_up)}, which no passage states.)"
+            yield self._answer(context, NOT_COVERED + (note if made_up and not refused else ""), [], True,
+                               timings, made_up)  # fmt: skip
             return
         yield self._answer(context, text, citations, False, timings, made_up)
 

@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from assistant import Assistant, BackendError
+from assistant.cli import format_sources
+from assistant.ui.render import left_out_note
 from tests.conftest import CORPUS
 
 REPLY = "The U.S. lowered its tariff on Chinese goods to 30% [1]. Talks later stalled [9]."
@@ -126,6 +128,9 @@ def test_names_and_figures_no_passage_states_are_left_out(server, built_index, m
     answer = a.ask("What was the U.S. tariff on Chinese goods in 2018 and after the Geneva talks?")
     assert not answer.abstained and answer.unsupported == ["25", "2018"]
     assert "30%" in answer.text and "2018" not in answer.text
+    # The reader is told what was left out, in the CLI and in the chat.
+    assert "left out: a sentence naming 25, 2018, which no passage states" in format_sources(answer)
+    assert "Left out: a sentence naming 25, 2018" in left_out_note(answer)
 
 
 def test_follow_up_is_rewritten_by_the_model(server, built_index):

@@ -12,7 +12,7 @@ from ..api import Assistant
 from ..corpus import SUPPORTED_SUFFIXES
 from ..errors import AssistantError
 from ..results import Answer
-from .render import cited_sentences, link_markers, sources_panel, strip_links
+from .render import cited_sentences, left_out_note, link_markers, sources_panel, strip_links
 
 CSS = """
 .source-card { border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 10px; margin: 8px 0; }
@@ -47,7 +47,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         event.passages, event.search_query, event.question, not event.abstained,
                         cited_sentences(event),
                     )  # fmt: skip
-                    yield link_markers(event.text), panel
+                    yield link_markers(event.text) + left_out_note(event), panel
                 else:
                     text += event
                     yield html.escape(text, quote=False), panel

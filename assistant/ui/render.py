@@ -52,6 +52,14 @@ def sources_panel(
     return "".join(parts)
 
 
+def left_out_note(answer: Answer) -> str:
+    """Below an answer that kept some sentences: what the left-out ones named that no passage states."""
+    if answer.abstained or not answer.unsupported:
+        return ""
+    named = html.escape(", ".join(answer.unsupported))
+    return f'\n\n<em class="left-out">Left out: a sentence naming {named}, which no passage states.</em>'
+
+
 def cited_sentences(answer: Answer) -> dict[int, tuple[str, ...]]:
     return {c.marker: c.sentences for c in answer.citations}
 
