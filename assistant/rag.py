@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from . import prompts
-from .citations import resolve
+from .citations import resolve, split_sentences, strip_markers
 from .config import Settings
 from .evidence import SentenceVectors, extractive_answer, focus_passages, rank_sentences, select_evidence
 from .grounding import Grounds, drop_ungrounded
@@ -33,6 +33,7 @@ MODEL_REFUSAL = re.compile(
     r"(answer|contain|mention|say|cover|provide|include|specify|state|address)",
     re.I,
 )
+REFUSAL_WORDS = 8  # "No, the articles do not answer this question."
 HISTORY_CHARS = 600  # per turn: keeps long chats from growing the prompt
 # With sentence evidence, sentences are chosen from this many times top_k passages: the sentence that
 # answers is often in a passage ranked just below the top few (measured in README, "Speed").
@@ -169,7 +170,13 @@ class RagPipeline:
         grounded, made_up = drop_ungrounded(raw, grounds, len(context.passages))
         text, citations = resolve(grounded, context.passages)
         refused = MODEL_REFUSAL.search(raw)
-        if not text or refused and not citations or made_up and not citations:
+        # "The articles do not answer this question [1]." is a refusal, whatever the marker says (a longer
+        # sentence, "… do not give the date, but …", may answer in part).
+        only_refusals = all(
+            MODEL_REFUSAL.search(part) and len(strip_markers(part).split()) <= REFUSAL_WORDS
+            for part in split_sentences(text)
+        )
+        if not text or refused and (not citations or only_refusals) or made_up and not citations:
             # A refusal that repeats the question's "2018" is a refusal, not a made-up answer.
             note = f" (The model's answer named {', '.join(made_up)}, which no passage states.)"
             yield self._answer(context, NOT_COVERED + (note if made_up and not refused else ""), [], True,

@@ -133,6 +133,18 @@ def test_names_and_figures_no_passage_states_are_left_out(server, built_index, m
     assert "Left out: a sentence naming 25, 2018" in left_out_note(answer)
 
 
+def test_a_refusal_that_cites_a_passage_is_still_a_refusal(server, built_index, monkeypatch):
+    a = _assistant(built_index, server, "good-key")
+    monkeypatch.setattr(FakeOpenAI, "reply", "The articles do not answer this question [1].")
+    answer = a.ask("What did the U.S. say about tariffs on Chinese goods?")
+    assert answer.abstained and not answer.citations
+    # A sentence that refuses one part and answers another is an answer.
+    reply = "The articles do not say when, but the U.S. cut its tariff on Chinese goods to 30% [1]."
+    monkeypatch.setattr(FakeOpenAI, "reply", reply)
+    answer = a.ask("When did the U.S. cut its tariff on Chinese goods to 30%?")
+    assert not answer.abstained and answer.citations
+
+
 def test_follow_up_is_rewritten_by_the_model(server, built_index):
     FakeOpenAI.requests.clear()
     a = _assistant(built_index, server, "good-key")
