@@ -14,7 +14,7 @@ run: $(STAMP)
 test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
-# The evaluation suite (about 45 minutes on 2 cores the first time: see README) and the speed benchmark.
+# The evaluation suite (about 30 minutes on 2 cores the first time, 6 after: see README) and the speed benchmark.
 eval: $(STAMP)
 	$(BIN)/assistant eval
 

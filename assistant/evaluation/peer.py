@@ -31,6 +31,10 @@ class PeerPipeline:
         self.engine = index.as_query_engine(llm=llm)
         self.model = getattr(llm.metadata, "model_name", "llm")
 
+    def chunks_for(self, question: str) -> tuple[str, ...]:
+        """The ids of the chunks its prompt will hold, in prompt order."""
+        return tuple(n.node.node_id for n in self.engine.retriever.retrieve(question))
+
     def ask(self, question: str) -> Answer:
         started = time.perf_counter()
         response = self.engine.query(question)

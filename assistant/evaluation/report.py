@@ -66,6 +66,8 @@ def markdown(report: dict) -> str:
                 f"| {stage} p50 / p95 (s) | {_fmt(ours[f'{stage}_p50'])} / {_fmt(ours[f'{stage}_p95'])} | "
                 f"{_fmt(peer.get(f'{stage}_p50'))} / {_fmt(peer.get(f'{stage}_p95'))} |"
             )
+    if report["peer"].get("note"):
+        lines += ["", f"Peer: {report['peer']['note']}."]
     judge = report.get("judge")
     if judge:
         lines += ["", f"## ragas, judged by {judge['judge']}", "", "| metric | mean | scored | failed |",
