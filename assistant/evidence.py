@@ -23,6 +23,7 @@ MIN_WORDS = 4
 WORD_OVERLAP_WEIGHT = 0.2
 # How far down the ranking to look for sentences that still fit the budget.
 LOOK_AHEAD = 8
+MAX_ADDITIONS = 2  # neighbouring sentences brought in beside the chosen ones, in all
 FUNCTION_WORDS = frozenset(
     "a an the of to in on at by for from with and or but as is are was were be been it its this that these "
     "those their his her they he she what who whom which when where why how did does do say said says "
@@ -154,20 +155,25 @@ def select_evidence(ranked: list[Evidence], words: int, question: str = "") -> l
             continue
         group = [e]
         before = neighbour(e, -1) if POINTS_BACK.match(e.text) else None
-        if before and before not in chosen and additions < 2:
+        if before and before not in chosen and additions + len(group) - 1 < MAX_ADDITIONS:
             group.insert(0, before)
-        # At most two additions in all: the group's own members beyond e count against them.
+        # The group's own members beyond e count against MAX_ADDITIONS.
         after = neighbour(e, 1)
-        if not chosen and after and POINTS_BACK.match(after.text) and additions + len(group) < 3:
+        if (
+            not chosen
+            and after
+            and POINTS_BACK.match(after.text)
+            and additions + len(group) - 1 < MAX_ADDITIONS
+        ):
             group.append(after)  # it continues the best sentence
         elif leaves_quote_open(e.text):
             # The quote runs on to the sentence that closes it, which names the speaker ("…," said Guo).
-            while after and after not in chosen and additions + len(group) < 3:
+            while after and after not in chosen and additions + len(group) - 1 < MAX_ADDITIONS:
                 group.append(after)
                 if CLOSES_QUOTE.search(after.text):
                     break
                 after = neighbour(after, 1)
-        if not chosen and additions + len(group) < 3:
+        if not chosen and additions + len(group) - 1 < MAX_ADDITIONS:
             # A window around the best sentence: its successor goes on with the same story and may hold
             # what was asked ("… a temporary truce." "The temporary agreement … held in Switzerland.").
             after = neighbour(group[-1], 1)
