@@ -24,6 +24,10 @@ WORD_OVERLAP_WEIGHT = 0.2
 # How far down the ranking to look for sentences that still fit the budget.
 LOOK_AHEAD = 8
 MAX_ADDITIONS = 2  # neighbouring sentences brought in beside the chosen ones, in all
+# A sentence ranked this far below the best one is not read, even when the budget has room: it is rarely
+# the answer and often a distractor (an older figure, another speaker's words), and every word it adds
+# costs the model time (README, "Speed"). The best sentence for each part of a question is exempt.
+RELEVANCE_GAP = 0.2
 FUNCTION_WORDS = frozenset(
     "a an the of to in on at by for from with and or but as is are was were be been it its this that these "
     "those their his her they he she what who whom which when where why how did does do say said says "
@@ -38,6 +42,9 @@ POINTS_BACK = re.compile(
     r"^(?:(?:This|These|That|Those|Such|It|Its|They|Their|He|His|She|Her)\b"
     r"|[^,;:\"“”]{3,80},\s+(?:he|she|they)\s)"
 )
+# The sentence after the best one also goes on with it when its opening clause names "this" something
+# ("Under this order, companies …"); further down the ranking such a sentence stands alone.
+GOES_ON = re.compile(r"^(?:\w+\s){1,3}(?:this|these|those|such)\s[^,;:\"“”]{1,40},")
 CLOSES_QUOTE = re.compile(r"[\"”»]")
 # "What did X say, and what did observers suggest?": each part asks for its own sentence.
 NEXT_PART = re.compile(r",?\s+and\s+(?=(?:what|how|who|whom|when|where|which|why)\b)", re.I)
@@ -133,10 +140,11 @@ def question_parts(question: str) -> list[str]:
 
 
 def select_evidence(ranked: list[Evidence], words: int, question: str = "") -> list[Evidence]:
-    """The best sentences (of the first LOOK_AHEAD) that fit in this many words, each with the sentence
-    before it when it opens by pointing back at it, or the sentences after it to the end of a quote it
-    leaves open; the best one's group also with the sentence after it when that one points back or holds
-    two or more of the question's words the group lacks. At most two such additions in all; the best
+    """The best sentences (of the first LOOK_AHEAD, within RELEVANCE_GAP of the best one, and the best for
+    each part of the question) that fit in this many words, each with the sentence before it when it opens
+    by pointing back at it, or the sentences after it to the end of a quote it leaves open; the best one's
+    group also with the sentence after it when that one points back, opens by naming "this" something, or
+    holds two or more of the question's words the group lacks. At most two such additions in all; the best
     one's group always comes, the others only within the budget."""
     asked = content_words(question)
     reading_order: dict[int, list[Evidence]] = {}
@@ -150,8 +158,9 @@ def select_evidence(ranked: list[Evidence], words: int, question: str = "") -> l
 
     chosen: list[Evidence] = []
     used = additions = 0
-    for e in ranked[:LOOK_AHEAD]:
-        if e in chosen:
+    parts = len(question_parts(question)) if question else 1
+    for n, e in enumerate(ranked[:LOOK_AHEAD]):
+        if e in chosen or n >= parts and e.rank < ranked[0].rank - RELEVANCE_GAP:
             continue
         group = [e]
         before = neighbour(e, -1) if POINTS_BACK.match(e.text) else None
@@ -162,7 +171,7 @@ def select_evidence(ranked: list[Evidence], words: int, question: str = "") -> l
         if (
             not chosen
             and after
-            and POINTS_BACK.match(after.text)
+            and (POINTS_BACK.match(after.text) or GOES_ON.match(after.text))
             and additions + len(group) - 1 < MAX_ADDITIONS
         ):
             group.append(after)  # it continues the best sentence

@@ -71,6 +71,20 @@ def missing_names(question: str, passages: list[Passage]) -> list[str]:
     return [w for w in dict.fromkeys(words) if w.lower() not in NOT_NAMES and w.lower()[:5] not in evidence]
 
 
+def answers_nothing(raw: str, text: str, citations: list, made_up: list[str]) -> bool:
+    """The model's reply, its ungrounded sentences dropped (`text`), answers nothing: it is empty, a
+    refusal with no citation, only short refusals ("The articles do not answer this question [1]."; a
+    longer sentence, "… do not give the date, but …", may answer in part), or nothing cited is left."""
+    if not text or made_up and not citations:
+        return True
+    if not MODEL_REFUSAL.search(raw):
+        return False
+    return not citations or all(
+        MODEL_REFUSAL.search(part) and len(strip_markers(part).split()) <= REFUSAL_WORDS
+        for part in split_sentences(text)
+    )
+
+
 class RagPipeline:
     def __init__(
         self,
@@ -169,18 +183,11 @@ class RagPipeline:
         grounds = Grounds([f"{p.title} {p.text}" for p in context.passages], asked)
         grounded, made_up = drop_ungrounded(raw, grounds, len(context.passages))
         text, citations = resolve(grounded, context.passages)
-        refused = MODEL_REFUSAL.search(raw)
-        # "The articles do not answer this question [1]." is a refusal, whatever the marker says (a longer
-        # sentence, "… do not give the date, but …", may answer in part).
-        only_refusals = all(
-            MODEL_REFUSAL.search(part) and len(strip_markers(part).split()) <= REFUSAL_WORDS
-            for part in split_sentences(text)
-        )
-        if not text or refused and (not citations or only_refusals) or made_up and not citations:
+        if answers_nothing(raw, text, citations, made_up):
             # A refusal that repeats the question's "2018" is a refusal, not a made-up answer.
             note = f" (The model's answer named {', '.join(made_up)}, which no passage states.)"
-            yield self._answer(context, NOT_COVERED + (note if made_up and not refused else ""), [], True,
-                               timings, made_up)  # fmt: skip
+            named = made_up and not MODEL_REFUSAL.search(raw)
+            yield self._answer(context, NOT_COVERED + (note if named else ""), [], True, timings, made_up)
             return
         yield self._answer(context, text, citations, False, timings, made_up)
 

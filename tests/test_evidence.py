@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from assistant import Assistant
-from assistant.evidence import Evidence, question_parts, rank_sentences, select_evidence
+from assistant.evidence import RELEVANCE_GAP, Evidence, question_parts, rank_sentences, select_evidence
 from assistant.results import Passage
 from tests.conftest import CORPUS
 
@@ -90,7 +90,7 @@ def test_the_sentence_after_the_best_comes_when_it_holds_what_was_asked():
             "The truce followed discussions held in Switzerland.",
             "Unrelated words here.",
         ],
-        [0.9, 0.1, 0.5],
+        [0.9, 0.1, 0.8],
     )
     question = "In which country were the discussions held that led to the truce?"
     assert [e.text for e in select_evidence(ranked, 13, question)] == [
@@ -99,6 +99,44 @@ def test_the_sentence_after_the_best_comes_when_it_holds_what_was_asked():
     ]
     # It adds nothing the question did not ask for: without the question, the budget goes by rank.
     assert [e.text for e in select_evidence(ranked, 13)][1] == "Unrelated words here."
+
+
+def test_sentences_far_below_the_best_are_left_out_though_they_fit():
+    ranked = _evidence(
+        ["Leavitt said 18 proposals were received.", "Talks went on.", "Tariffs rose last year."],
+        [0.9, 0.8, 0.9 - RELEVANCE_GAP - 0.01],
+    )
+    assert [e.text for e in select_evidence(ranked, 100)] == [
+        "Leavitt said 18 proposals were received.",
+        "Talks went on.",
+    ]
+
+
+def test_each_part_of_a_question_gets_its_best_sentence_however_far_below():
+    question = "What did Bessent say about the talks, and what did observers suggest?"
+    best, part, other = (
+        Evidence(0.9, 0, 0, "Bessent said the talks were a bit stalled."),
+        Evidence(0.5, 0, 200, "Observers suggest a call between the two leaders."),
+        Evidence(0.4, 0, 400, "Tariffs rose sharply last year."),
+    )
+    # rank_sentences puts the best sentence for each further part second.
+    assert [e.text for e in select_evidence([best, part, other], 100, question)] == [best.text, part.text]
+
+
+def test_an_opening_clause_naming_this_thing_continues_the_best_sentence():
+    ranked = _evidence(
+        [
+            "President Trump signed an executive order on car tariffs.",
+            "Under this order, carmakers pay no extra levies on steel.",
+            "Automakers lobbied hard.",
+        ],
+        [0.9, 0.3, 0.85],
+    )
+    chosen = [e.text for e in select_evidence(ranked, 12)]
+    assert chosen == [
+        "President Trump signed an executive order on car tariffs.",
+        "Under this order, carmakers pay no extra levies on steel.",
+    ]
 
 
 def test_the_model_reads_the_sentences_that_answer_not_whole_passages(extractive_assistant):
