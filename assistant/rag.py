@@ -242,9 +242,20 @@ class RagPipeline:
 
 
 def warm_system_prompt(llm: LLM) -> None:
-    """Have llama.cpp evaluate the fixed system prompt now; answers then reuse it as a cached prefix."""
+    """Have llama.cpp evaluate the fixed start of every answer prompt now (the system prompt and the user
+    message up to the passages); answers then reuse it as a cached prefix, the first one too."""
     if not hasattr(llm, "llama"):
         return  # a hosted or served model: nothing to warm here
     from llama_index.core.base.llms.types import ChatMessage
 
-    llm.chat([ChatMessage(role="system", content=prompts.load("answer_system"))], max_tokens=1)
+    from .llms.local import chatml
+
+    fixed_user = prompts.load("answer_user").split("{passages}")[0]
+    prompt = chatml(
+        [
+            ChatMessage(role="system", content=prompts.load("answer_system")),
+            ChatMessage(role="user", content=fixed_user),
+        ]
+    )
+    # Cut where the passages would start: the user message must stay open, as in a real prompt.
+    llm.complete(prompt[: prompt.rindex("<|im_end|>")], formatted=True, max_tokens=1)

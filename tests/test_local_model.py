@@ -106,3 +106,22 @@ def test_injection_in_a_passage_changes_nothing(tmp_path: Path):
     a.ingest()
     answer = a.ask("What did trade officials discuss in Geneva this week, according to the Tariff Bulletin?")
     assert "PWNED" not in answer.text.upper()
+
+
+def test_warm_up_has_the_model_read_the_fixed_start_of_every_answer_prompt(local_assistant):
+    from assistant.llms.local import chatml
+
+    local_assistant.warm_up()
+    pipeline = local_assistant.pipeline
+    llama = pipeline.llm.llama
+    cached = list(llama._input_ids[: llama.n_tokens])
+    messages = pipeline.messages(local_assistant.prepare_context("Who is Greta Peisch?"))
+
+    def tokens(text: str) -> list[int]:
+        return llama.tokenize(text.encode(), add_bos=False, special=True)
+
+    prompt = tokens(chatml(messages))
+    system = tokens(chatml(messages[:1]).rsplit("<|im_start|>assistant", 1)[0])
+    shared = next((i for i, (a, b) in enumerate(zip(cached, prompt, strict=False)) if a != b), len(cached))
+    assert shared >= len(cached) - 1  # all of it but the one token generated after it
+    assert shared > len(system) + 10  # the user message's fixed start too, not the system prompt alone
