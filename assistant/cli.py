@@ -202,9 +202,8 @@ def format_sources(answer) -> str:
         excerpt = excerpt if len(excerpt) <= 160 else excerpt[:157] + "..."
         lines.append(f"  [{marker}] {p.title} ({p.doc_id}, chars {p.start}-{p.end}, relevance {p.score:.2f})")
         lines.append(f"      {excerpt}")
-    if answer.unsupported and not answer.abstained:
-        named = ", ".join(answer.unsupported)
-        lines.append(f"  (left out: a sentence naming {named}, which no passage states)")
+    if answer.left_out:
+        lines.append(f"  (left out: {answer.left_out})")
     if answer.search_query != answer.question:
         lines.append(f"  (searched for: {answer.search_query})")
     return "\n".join(lines)

@@ -49,5 +49,12 @@ class Answer:
     # Names and numbers the model wrote that no passage states: the sentences holding them were left out.
     unsupported: list[str] = field(default_factory=list)
 
+    @property
+    def left_out(self) -> str:
+        """What the sentences left out of a kept answer named ("" when none was): told to the reader."""
+        if self.abstained or not self.unsupported:
+            return ""
+        return f"a sentence naming {', '.join(self.unsupported)}, which no passage states"
+
     def to_dict(self) -> dict:
         return asdict(self)

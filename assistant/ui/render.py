@@ -54,10 +54,9 @@ def sources_panel(
 
 def left_out_note(answer: Answer) -> str:
     """Below an answer that kept some sentences: what the left-out ones named that no passage states."""
-    if answer.abstained or not answer.unsupported:
+    if not answer.left_out:
         return ""
-    named = html.escape(", ".join(answer.unsupported))
-    return f'\n\n<em class="left-out">Left out: a sentence naming {named}, which no passage states.</em>'
+    return f'\n\n<em class="left-out">Left out: {html.escape(answer.left_out)}.</em>'
 
 
 def cited_sentences(answer: Answer) -> dict[int, tuple[str, ...]]:
