@@ -98,20 +98,22 @@ class Assistant:
         return self.pipeline.prepare_context(question, history)
 
     def warm_up(self) -> None:
-        """Open the index, load the models and evaluate the fixed prompt now, not on the first question."""
+        """Open the index, load the models and have the model hold the fixed prompt now, not on the first
+        question."""
         self.warm_up_model()
         self.pipeline  # noqa: B018 - the embedding model and the index
 
     def warm_up_model(self) -> None:
-        """Load the answering model and have it read the fixed system prompt (a cached prefix after).
+        """Load the answering model and have it hold the fixed start of the answer prompt (a cached prefix
+        after): loaded from the state an earlier process saved, or read and saved for the next one.
 
         llama.cpp does this in C without the GIL, so `serve` runs it in a thread beside Gradio's import.
         """
-        from .rag import warm_system_prompt
+        from .rag import warm_fixed_prompt
 
         llm = self._answering_llm()
         if llm is not None:
-            warm_system_prompt(llm)
+            warm_fixed_prompt(llm)
 
     @property
     def model(self) -> str:

@@ -114,16 +114,17 @@ def _run(args: argparse.Namespace) -> int:
 def _serve(assistant) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
-    print(f"index: {assistant.ingest().summary()}", flush=True)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # llama.cpp loads the model and reads the system prompt in C, without the GIL, while Python
-        # imports Gradio and builds the page (measured: ≈ 2 s sooner ready than one after the other).
+        # llama.cpp loads the model and reads the fixed prompt in C, without the GIL, while Python checks
+        # the index, imports Gradio, builds the page and opens the index and the embedding model (each
+        # step one after the other took ≈ 4 s longer to be ready).
         warming = pool.submit(assistant.warm_up_model)
+        print(f"index: {assistant.ingest().summary()}", flush=True)
         from .ui.app import serve
 
-        # Ready once the model is warm (its error, if any, raised here) and the index and embedding
-        # model are open; warm_up() would have llama.cpp read the system prompt a second time.
-        serve(assistant, lambda: (warming.result(), assistant.pipeline))
+        # Ready once the index and embedding model are open and the model is warm (its error, if any,
+        # raised here); warm_up() would have llama.cpp read the fixed prompt a second time.
+        serve(assistant, lambda: (assistant.pipeline, warming.result()))
     return 0
 
 

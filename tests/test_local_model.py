@@ -111,8 +111,10 @@ def test_injection_in_a_passage_changes_nothing(tmp_path: Path):
 def test_warm_up_has_the_model_read_the_fixed_start_of_every_answer_prompt(local_assistant):
     from assistant.llms.local import chatml
 
-    local_assistant.warm_up()
     pipeline = local_assistant.pipeline
+    # Another prompt was read last (as after a follow-up's rewriting), so warm_up has work to do.
+    pipeline.llm.complete("<|im_start|>user\nSay yes.<|im_end|>\n<|im_start|>assistant\n", formatted=True)
+    local_assistant.warm_up()
     llama = pipeline.llm.llama
     cached = list(llama._input_ids[: llama.n_tokens])
     messages = pipeline.messages(local_assistant.prepare_context("Who is Greta Peisch?"))
@@ -125,3 +127,38 @@ def test_warm_up_has_the_model_read_the_fixed_start_of_every_answer_prompt(local
     shared = next((i for i, (a, b) in enumerate(zip(cached, prompt, strict=False)) if a != b), len(cached))
     assert shared >= len(cached) - 1  # all of it but the one token generated after it
     assert shared > len(system) + 10  # the user message's fixed start too, not the system prompt alone
+
+
+def test_the_fixed_prompt_evaluated_once_is_loaded_from_disk_by_the_next_process(tmp_path: Path):
+    from assistant import Settings
+    from assistant.llms.factory import build_llm
+
+    llm = build_llm(Settings.from_env(llm="local"))
+    llm.state_dir = str(tmp_path)
+    llama = llm.llama
+    prefix = "<|im_start|>system\nAnswer in one short sentence.<|im_end|>\n<|im_start|>user\nQuestion: "
+    prompt = prefix + "What is the capital of France?<|im_end|>\n<|im_start|>assistant\n"
+
+    def forget() -> None:  # what a new process has: nothing of the prefix in llama.cpp's memory
+        other = "<|im_start|>user\nSay yes.<|im_end|>\n<|im_start|>assistant\n"
+        llm.complete(other, formatted=True, max_tokens=2)
+
+    forget()
+    assert llm.warm_prefix(prefix) == "evaluated"  # and saved
+    (saved,) = tmp_path.glob("*.llama-state")
+    expected = llm.complete(prompt, formatted=True, max_tokens=12).text
+    assert "Paris" in expected
+
+    assert llm.warm_prefix(prefix) == "held"  # the answer began with it: nothing to do
+    forget()
+    assert llm.warm_prefix(prefix) == "loaded"
+    evaluated = len(llama.tokenize(prefix.encode(), special=True))
+    assert llama.n_tokens == evaluated  # the saved tokens are taken as read ...
+    assert llm.complete(prompt, formatted=True, max_tokens=12).text == expected  # ... and their state is real
+
+    saved.write_bytes(saved.read_bytes()[: saved.stat().st_size // 2])  # a truncated file: evaluated again
+    forget()
+    assert llm.warm_prefix(prefix) == "evaluated"
+    assert llm.complete(prompt, formatted=True, max_tokens=12).text == expected
+    forget()
+    assert llm.warm_prefix(prefix) == "loaded"  # and rewritten whole

@@ -50,6 +50,7 @@ def _build_local(settings: Settings) -> LLM:
         n_ctx=settings.n_ctx,
         n_threads=settings.n_threads,
         max_tokens=settings.max_answer_tokens,
+        state_dir=str(settings.cache_dir / "prompt-state"),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from llama_index.core.base.llms.types import (
@@ -25,7 +26,8 @@ from ..errors import ModelError
 
 STOP = ["<|im_end|>", "<|endoftext|>"]
 # llama.cpp keeps one evaluation state; concurrent requests (two browser sessions) must take turns.
-_generation_lock = threading.Lock()
+# Reentrant: warm_prefix holds it around a completion, which takes it too.
+_generation_lock = threading.RLock()
 
 
 def chatml(messages: Sequence[ChatMessage]) -> str:
@@ -57,6 +59,7 @@ class LocalLlamaCpp(CustomLLM):
     n_ctx: int = 4096
     n_threads: int = 2
     max_tokens: int = 320
+    state_dir: str | None = None  # where evaluated prompt prefixes are kept across processes
     _llama: Any = PrivateAttr(default=None)
 
     def __init__(self, **kwargs: Any) -> None:
@@ -77,6 +80,26 @@ class LocalLlamaCpp(CustomLLM):
         if self._llama is None:
             self._llama = _load(self.model_path, self.n_ctx, self.n_threads)
         return self._llama
+
+    def warm_prefix(self, prompt: str) -> str:
+        """Make llama.cpp hold the evaluation of prompt, the formatted start of later prompts (which reuse
+        it): "held" if it still does, "loaded" from state_dir where a process saved it, else "evaluated"
+        (and saved there)."""
+        from . import prefix_state
+
+        with _generation_lock:  # no other prompt between the check, the evaluation and the save
+            llama = self.llama
+            # All but the last token: a later prompt's text may merge with it into another token.
+            tokens = llama.tokenize(prompt.encode(), special=True)[:-1]
+            if llama.n_tokens >= len(tokens) and list(llama.input_ids[: len(tokens)]) == tokens:
+                return "held"
+            path = prefix_state.state_path(Path(self.state_dir), llama, prompt) if self.state_dir else None
+            if path is not None and prefix_state.load(llama, path):
+                return "loaded"
+            self.complete(prompt, formatted=True, max_tokens=1)
+            if path is not None:
+                prefix_state.save(llama, path)
+            return "evaluated"
 
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode(), add_bos=False, special=True))
