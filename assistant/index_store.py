@@ -172,6 +172,27 @@ class IndexStore:
         if nodes:
             self.vector_store.add(nodes)
 
+    # --- reading -------------------------------------------------------------------------------------
+
+    def nearest(self, vector: list[float], n: int) -> list[tuple[str, float]]:
+        """(chunk_id, cosine) of the n chunks nearest to vector, best first. Ids and distances only:
+        with the candidates' texts and metadata the same query took ≈ 13 ms at 10,000 chunks, not 1.5 ms."""
+        found = self.collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
+        # In cosine space Chroma's distance is 1 - cosine.
+        return [(cid, 1.0 - dist) for cid, dist in zip(found["ids"][0], found["distances"][0], strict=True)]
+
+    def chunks(self, ids: list[str]) -> dict[str, tuple[TextNode, list[float]]]:
+        """The chunks with these ids that Chroma holds, each with its vector, in one get()."""
+        from llama_index.core.vector_stores.utils import metadata_dict_to_node
+
+        got = self.collection.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+        return {
+            cid: (metadata_dict_to_node(meta, text=text), list(vector))
+            for cid, text, meta, vector in zip(
+                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+            )
+        }
+
     def all_nodes(self) -> list[TextNode]:
         from llama_index.core.vector_stores.utils import metadata_dict_to_node
 

@@ -11,7 +11,6 @@ from .results import Passage
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
-    from llama_index.core.schema import BaseNode
 
 RRF_K = 60  # the constant from Cormack et al.; dampens the weight of top ranks
 CANDIDATES_PER_RESULT = 4
@@ -43,37 +42,25 @@ class HybridRetriever:
     def retrieve(self, query: str, k: int) -> list[Passage]:
         if self.size == 0:
             return []
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-
         query_vector = self.embed_model.get_query_embedding(query)
         n = min(self.size, max(k * CANDIDATES_PER_RESULT, 20))
-        dense = self.store.vector_store.query(
-            VectorStoreQuery(query_embedding=query_vector, similarity_top_k=n)
-        )
-        nodes: dict[str, BaseNode] = {node.node_id: node for node in dense.nodes or []}
-        # Chroma's wrapper reports exp(-distance); in cosine space distance = 1 - cosine.
-        cosine = {
-            nid: 1.0 + math.log(max(s, 1e-12))
-            for nid, s in zip(dense.ids or [], dense.similarities or [], strict=True)
-        }
+        cosine = dict(self.store.nearest(query_vector, n))
         keyword = keyword_search(self.bm25, query, n)
-        fused = reciprocal_rank_fusion([list(cosine), [cid for cid, _ in keyword]])[:k]
-
-        missing = [cid for cid, _ in fused if cid not in nodes]
-        if missing:
-            self._fetch(missing, query_vector, nodes, cosine)
+        fused = [cid for cid, _ in reciprocal_rank_fusion([list(cosine), [cid for cid, _ in keyword]])[:k]]
+        # Only the k chosen are read; one that BM25 alone found gets its cosine from its vector.
+        chunks = self.store.chunks(fused)
         passages = []
-        for cid, _ in fused:
-            node = nodes.get(cid)
-            if node is None:  # in BM25 but gone from Chroma: skip rather than show a stale passage
+        for cid in fused:
+            if cid not in chunks:  # in BM25 but gone from Chroma: skip rather than show a stale passage
                 continue
+            node, vector = chunks[cid]
             meta = node.metadata
             passages.append(
                 Passage(
                     doc_id=str(meta["doc_id"]),
                     title=str(meta["title"]),
                     text=node.get_content(),
-                    score=round(cosine.get(cid, 0.0), 4),
+                    score=round(cosine[cid] if cid in cosine else _cosine(query_vector, vector), 4),
                     start=int(meta["start"]),
                     end=int(meta["end"]),
                     chunk_id=cid,
@@ -81,14 +68,6 @@ class HybridRetriever:
                 )
             )
         return passages
-
-    def _fetch(self, ids: list[str], query_vector: list[float], nodes: dict, cosine: dict) -> None:
-        """Load chunks that only BM25 found, and their cosine similarity to the query."""
-        got = self.store.collection.get(ids=ids, include=["embeddings"])
-        for cid, vector in zip(got["ids"], got["embeddings"], strict=True):
-            cosine[cid] = _cosine(query_vector, list(vector))
-        for node in self.store.vector_store.get_nodes(node_ids=ids):
-            nodes[node.node_id] = node
 
 
 def _cosine(a: list[float], b: list[float]) -> float:

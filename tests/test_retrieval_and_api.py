@@ -31,6 +31,24 @@ def test_keyword_side_finds_exact_rare_terms(extractive_assistant):
     assert "Yuyuantantian" in top.text
 
 
+def test_every_passage_carries_its_cosine_to_the_question(extractive_assistant, monkeypatch):
+    import numpy as np
+
+    retriever = extractive_assistant.pipeline.retriever
+    nearest = retriever.store.nearest
+    # As in a large index, where a chunk BM25 finds may rank far down the dense list: read only its top 2.
+    monkeypatch.setattr(retriever.store, "nearest", lambda vector, n: nearest(vector, 2))
+    passages = retriever.retrieve(GENEVA, 5)
+    vector = np.array(retriever.embed_model.get_query_embedding(GENEVA))
+    dense = {chunk_id for chunk_id, _ in nearest(vector, 2)}
+    assert len(passages) == 5 and len({p.chunk_id for p in passages} - dense) >= 3  # found by BM25 alone
+    stored = retriever.store.chunks([p.chunk_id for p in passages])
+    for p in passages:
+        chunk = np.array(stored[p.chunk_id][1])
+        cosine = float(vector @ chunk / np.linalg.norm(vector) / np.linalg.norm(chunk))
+        assert p.score == pytest.approx(cosine, abs=1e-4)
+
+
 def test_extractive_answer_quotes_cited_sentences(extractive_assistant):
     answer = extractive_assistant.ask("Who is Greta Peisch?")
     assert isinstance(answer, Answer) and not answer.abstained
