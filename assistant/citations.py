@@ -41,6 +41,20 @@ def normalise_markers(text: str, n_passages: int) -> str:
     return re.sub(r"[ \t]{2,}", " ", text).strip()
 
 
+_SPACED_INITIALS = re.compile(r"\b(?:[A-Z]\. ){1,3}[A-Z]\.")
+
+
+def join_initials(text: str, sources: str) -> str:
+    """ "U. S." written as the sources write it, "U.S." (the local model spaces out initialisms); initials
+    the sources space ("J. K. Rowling") stay as they are."""
+
+    def join(match: re.Match[str]) -> str:
+        closed = match.group().replace(" ", "")
+        return closed if closed in sources else match.group()
+
+    return _SPACED_INITIALS.sub(join, text)
+
+
 def strip_markers(text: str) -> str:
     """The answer without its [n] markers: what a judge should read (markers are not claims)."""
     return re.sub(r"\s+([.!?,;:])", r"\1", _MARKER.sub("", text)).strip()

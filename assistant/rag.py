@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from . import prompts
-from .citations import resolve, split_sentences, strip_markers
+from .citations import join_initials, resolve, split_sentences, strip_markers
 from .config import Settings
 from .evidence import SentenceVectors, extractive_answer, focus_passages, rank_sentences, select_evidence
 from .grounding import Grounds, drop_ungrounded
@@ -146,7 +146,7 @@ class RagPipeline:
                 self.llm.chat([ChatMessage(role="user", content=prompt)], max_tokens=60).message.content or ""
             )
         rewritten = reply.strip().strip('"').splitlines()[0].strip() if reply.strip() else ""
-        return rewritten or question
+        return join_initials(rewritten, f"{transcript} {question}") or question
 
     def answer_stream(self, context: Context) -> Iterator[str | Answer]:
         """Text deltas as they are generated, then the final Answer with checked citations."""
@@ -181,8 +181,10 @@ class RagPipeline:
             timings["generation"] = time.perf_counter() - started
         # The model may read titles too (whole-passage prompts): a name from a title is grounded.
         asked = f"{context.question} {context.search_query}"
-        grounds = Grounds([f"{p.title} {p.text}" for p in context.passages], asked)
-        grounded, made_up = drop_ungrounded(raw, grounds, len(context.passages))
+        sources = [f"{p.title} {p.text}" for p in context.passages]
+        grounds = Grounds(sources, asked)
+        reply = join_initials(raw, " ".join(sources))
+        grounded, made_up = drop_ungrounded(reply, grounds, len(context.passages))
         text, citations = resolve(grounded, context.passages)
         if answers_nothing(raw, text, citations, made_up):
             # A refusal that repeats the question's "2018" is a refusal, not a made-up answer.

@@ -69,3 +69,13 @@ def test_strip_markers_leaves_the_claims_for_a_judge():
     assert strip_markers('She replied: "Be patient and you will see [1]." Rates fell [1, 2].') == (
         'She replied: "Be patient and you will see." Rates fell.'
     )
+
+
+def test_initials_the_model_spaced_out_are_written_as_the_sources_write_them():
+    from assistant.citations import join_initials
+
+    sources = "talks with U.S. Trade Representative Jamieson Greer; a novel by J. K. Rowling"
+    text = "He met U. S. Trade Representative Greer, then read J. K. Rowling and the E. U. report [1]."
+    assert join_initials(text, sources) == (
+        "He met U.S. Trade Representative Greer, then read J. K. Rowling and the E. U. report [1]."
+    )
