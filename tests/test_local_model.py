@@ -162,3 +162,21 @@ def test_the_fixed_prompt_evaluated_once_is_loaded_from_disk_by_the_next_process
     assert llm.complete(prompt, formatted=True, max_tokens=12).text == expected
     forget()
     assert llm.warm_prefix(prefix) == "loaded"  # and rewritten whole
+
+
+def test_a_saved_prompt_state_in_a_read_only_cache_folder_is_still_used(tmp_path: Path, monkeypatch):
+    from assistant import Settings
+    from assistant.llms import prefix_state
+    from assistant.llms.factory import build_llm
+
+    llm = build_llm(Settings.from_env(llm="local"))
+    llm.state_dir = str(tmp_path)
+    prefix = "<|im_start|>system\nAnswer briefly.<|im_end|>\n<|im_start|>user\nQuestion: "
+    llm.warm_prefix(prefix)
+    llm.complete("<|im_start|>user\nSay no.<|im_end|>\n<|im_start|>assistant\n", formatted=True, max_tokens=2)
+
+    def read_only(*args, **kwargs):
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(prefix_state.os, "utime", read_only)
+    assert llm.warm_prefix(prefix) == "loaded"

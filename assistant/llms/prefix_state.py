@@ -8,6 +8,7 @@ file that cannot be read back is evaluated again and rewritten; one that cannot 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -44,7 +45,8 @@ def load(llama: Any, path: Path) -> bool:
         return False
     llama.input_ids[: count.value] = tokens[: count.value]
     llama.n_tokens = count.value
-    os.utime(path)  # recently used: kept by prune()
+    with contextlib.suppress(OSError):  # a read-only cache folder still serves its states
+        os.utime(path)  # recently used: kept by prune()
     return True
 
 
