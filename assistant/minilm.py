@@ -17,6 +17,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 MAX_TOKENS = 256  # sentence_bert_config.json: max_seq_length
+BATCH = 16  # texts per forward pass (measured fastest on 2 cores, with 8 and 32 within noise)
 
 
 class MiniLM:
@@ -32,15 +33,28 @@ class MiniLM:
         self.weights: dict[str, Any] = load_file(str(folder / "model.safetensors"))
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS)
-        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest text of the batch
+        self.tokenizer.no_padding()  # each pass pads its own texts, in embed()
         self.torch = torch
 
     def embed(self, texts: list[str]) -> list[list[float]]:
+        """Vectors in the order of texts. Passes of BATCH texts of similar length: padded to the longest of
+        the pass, the texts in corpus order carried 21 % padding tokens (chunks of 15 to 133 tokens), sorted
+        1 %, and embedding is 20-30 % faster."""
+        ids = [e.ids for e in self.tokenizer.encode_batch([t.strip() for t in texts])]
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        vectors: list[list[float]] = [[] for _ in ids]
+        for start in range(0, len(order), BATCH):
+            batch = order[start : start + BATCH]
+            width = max(len(ids[i]) for i in batch)
+            padded = self.torch.tensor([ids[i] + [0] * (width - len(ids[i])) for i in batch])
+            mask = self.torch.tensor([[1] * len(ids[i]) + [0] * (width - len(ids[i])) for i in batch])
+            for i, vector in zip(batch, self._forward(padded, mask), strict=True):
+                vectors[i] = vector
+        return vectors
+
+    def _forward(self, ids: Any, mask: Any) -> list[list[float]]:
         torch, w = self.torch, self.weights
         F = torch.nn.functional
-        encodings = self.tokenizer.encode_batch([t.strip() for t in texts])
-        ids = torch.tensor([e.ids for e in encodings])
-        mask = torch.tensor([e.attention_mask for e in encodings])
         with torch.inference_mode():
             x = (
                 w["embeddings.word_embeddings.weight"][ids]
@@ -82,12 +96,13 @@ class MiniLM:
 
 
 class MiniLMEmbedding(BaseEmbedding):
-    """The LlamaIndex face of assistant.minilm: batches of 16 (measured fastest on 2 cores)."""
+    """The LlamaIndex face of assistant.minilm. LlamaIndex hands over up to 1,024 texts a call, so that
+    MiniLM.embed can sort them by length into its passes."""
 
     _model: MiniLM = PrivateAttr()
 
     def __init__(self, folder: Path) -> None:
-        super().__init__(model_name="all-MiniLM-L6-v2", embed_batch_size=16)
+        super().__init__(model_name="all-MiniLM-L6-v2", embed_batch_size=1024)
         self._model = MiniLM(folder)
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
