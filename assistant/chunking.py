@@ -42,18 +42,17 @@ class Chunk:
     text: str
     start: int
     end: int
-    content_hash: str
-    doc_hash: str
+    content_hash: str  # sha256 of text; its start is part of chunk_id
 
     def metadata(self) -> dict[str, str | int]:
+        """What the index stores beside the text, to cite the chunk. Hashes are left out: nothing reads
+        them back, and every stored key costs Chroma's add a row."""
         return {
             "doc_id": self.doc_id,
             "title": self.title,
             "source": self.source,
             "start": self.start,
             "end": self.end,
-            "content_hash": self.content_hash,
-            "doc_hash": self.doc_hash,
         }
 
 
@@ -110,7 +109,6 @@ def chunk_document(doc: Document, chunk_words: int, overlap_sentences: int = 1) 
                         start=start,
                         end=end,
                         content_hash=digest,
-                        doc_hash=doc.content_hash,
                     )
                 )
             if j >= len(run):

@@ -25,6 +25,11 @@ class IndexCorruptError(AssistantError):
     """The index folder exists but cannot be read. `assistant ingest` rebuilds it."""
 
 
+class IndexFormatError(IndexCorruptError):
+    """The index was built by a version of the assistant that stored it differently. `assistant ingest`
+    rebuilds it in place."""
+
+
 class ModelError(AssistantError):
     """The local model file is missing, incomplete, or fails its checksum."""
 

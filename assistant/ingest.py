@@ -19,7 +19,7 @@ from .config import Settings
 from .corpus import Document, list_corpus, load_document
 from .embeddings import EMBED_MODEL_NAME
 from .errors import CorpusError, DocumentError
-from .index_store import DocEntry, IndexStore
+from .index_store import DocEntry, IndexStore, chunk_node
 
 if TYPE_CHECKING:
     from llama_index.core.schema import TextNode
@@ -139,19 +139,9 @@ def _load_corpus(corpus_dir: Path, report: IngestReport) -> dict[str, Document]:
     return docs
 
 
-def chunk_nodes(doc: Document, chunks: list[Chunk]) -> list[TextNode]:
-    """The document's chunks as LlamaIndex nodes, without vectors yet."""
-    from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
-
-    nodes = []
-    for chunk in chunks:
-        node = TextNode(id_=chunk.chunk_id, text=chunk.text, metadata=chunk.metadata())
-        node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc.doc_id)
-        # The title goes into the embedded text (it names the topic); offsets and hashes do not.
-        node.excluded_embed_metadata_keys = list(node.metadata)
-        node.excluded_llm_metadata_keys = list(node.metadata)
-        nodes.append(node)
-    return nodes
+def chunk_nodes(chunks: list[Chunk]) -> list[TextNode]:
+    """Chunks as LlamaIndex nodes, without vectors yet."""
+    return [chunk_node(chunk.chunk_id, chunk.text, chunk.metadata()) for chunk in chunks]
 
 
 def embedded_text(node: TextNode) -> str:
@@ -195,7 +185,7 @@ def _index_documents(store: IndexStore, todo, total: int, progress, report: Inge
     group: list[tuple[Document, list[TextNode]]] = []
     try:
         for n, (doc, chunks) in enumerate(todo):
-            group.append((doc, chunk_nodes(doc, chunks)))
+            group.append((doc, chunk_nodes(chunks)))
             if sum(len(nodes) for _, nodes in group) < EMBED_GROUP and n < len(todo) - 1:
                 continue
             texts = [embedded_text(node) for _, nodes in group for node in nodes]

@@ -93,8 +93,8 @@ def bench_ingest_and_retrieval(tmp: Path, questions: list[str]) -> Assistant:
         settings = Settings.from_env(corpus_dir=corpus, llm="local")
         size, overlap = settings.chunk_words, settings.chunk_overlap_sentences
         docs = [load_document(p) for p in list_corpus(corpus)]
-        # The same texts ingest embeds (each chunk with its article's title), in one call.
-        chunks = [embedded_text(n) for d in docs for n in chunk_nodes(d, chunk_document(d, size, overlap))]
+        # The same texts ingest embeds, in one call.
+        chunks = [embedded_text(n) for d in docs for n in chunk_nodes(chunk_document(d, size, overlap))]
         raw, ingest = [], []
         for n in range(pairs):  # in pairs, which goes first alternating: the machine's drift hits both alike
             index = tmp / f"index-{corpus.name}-{n}"

@@ -17,9 +17,9 @@ from assistant.chunking import sentences
 from assistant.config import Settings
 from assistant.corpus import list_corpus, load_document
 from assistant.embeddings import get_embedding_model
-from assistant.index_store import DocEntry, IndexStore
+from assistant.index_store import DocEntry, IndexStore, chunk_node
 
-RECIPE = 1
+RECIPE = 2  # 2: the index format of MANIFEST_VERSION 2
 BATCH = 5000
 
 
@@ -51,8 +51,6 @@ def write_mixed_corpus(corpus_dir: Path, folder: Path, documents: int, sentences
 def build_scale_index(size: int, settings: Settings, cache_root: Path) -> tuple[Path, float | None, bool]:
     """The index folder for `size` chunks, the seconds its build took (None: not recorded) and whether it
     came from the cache."""
-    from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
-
     folder = cache_root / f"scale-{size}-r{RECIPE}"
     took = folder / "build-seconds"
     if (folder / "bm25" / "revision").exists():
@@ -69,16 +67,14 @@ def build_scale_index(size: int, settings: Settings, cache_root: Path) -> tuple[
             picks = rng.sample(range(len(texts)), 3)
             vector = vectors[picks].mean(axis=0)
             doc_id = f"synthetic-{n // 100:05d}"
-            node = TextNode(
-                id_=f"{doc_id}:{n}",
-                text=" ".join(texts[i] for i in picks),
-                metadata={"doc_id": doc_id, "title": doc_id, "source": "synthetic", "start": 0, "end": 0},
-                embedding=(vector / np.linalg.norm(vector)).tolist(),
+            node = chunk_node(
+                f"{doc_id}:{n}",
+                " ".join(texts[i] for i in picks),
+                {"doc_id": doc_id, "title": doc_id, "source": "synthetic", "start": 0, "end": 0},
             )
-            node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc_id)
-            node.excluded_embed_metadata_keys = list(node.metadata)
+            node.embedding = (vector / np.linalg.norm(vector)).tolist()
             nodes.append(node)
-        store.vector_store.add(nodes)
+        store.add(nodes)
     for d in range((size + 99) // 100):
         doc_id = f"synthetic-{d:05d}"
         store.manifest.documents[doc_id] = DocEntry(

@@ -38,7 +38,8 @@ def test_chunks_are_exact_slices_of_whole_sentences_with_metadata():
             assert chunk.start in starts or doc.text[chunk.start - 1] == "\n"  # begins a sentence
             meta = chunk.metadata()
             assert meta["doc_id"] == path.stem and meta["title"] == doc.title
-            assert meta["source"] == str(path) and len(meta["content_hash"]) == 64
+            assert meta["source"] == str(path) and (meta["start"], meta["end"]) == (chunk.start, chunk.end)
+            assert chunk.chunk_id.endswith(chunk.content_hash[:12]) and len(chunk.content_hash) == 64
 
 
 def test_repeated_paragraphs_do_not_become_duplicate_chunks():

@@ -1,11 +1,13 @@
 """Incremental ingest on a real Chroma in a temp folder with the real embedding model."""
 
+import json
 from pathlib import Path
 
 import pytest
 
 from assistant import Assistant, CorpusError, IndexCorruptError, IndexNotFoundError
 from assistant import ingest as ingest_module
+from assistant.errors import IndexFormatError
 from assistant.index_store import IndexStore
 from tests.conftest import GENEVA
 
@@ -126,6 +128,25 @@ def test_missing_and_corrupt_index(corpus: Path, tmp_path: Path):
     assert _assistant(corpus, index).retrieve(GENEVA, k=1)
 
 
+def test_an_index_in_another_format_is_reported_then_rebuilt_in_place(corpus: Path, tmp_path: Path):
+    index = tmp_path / "index"
+    first = _assistant(corpus, index).ingest()
+    manifest = json.loads((index / "manifest.json").read_text())
+    manifest["version"] = 1  # format 1 kept each chunk's text as a Chroma document
+    (index / "manifest.json").write_text(json.dumps(manifest))
+    IndexStore(index, None).collection.add(  # a format-1 row of a document no longer in the corpus
+        ids=["gone:0-9:a"], embeddings=[[0.05] * 384], documents=["Old text"], metadatas=[{"doc_id": "gone"}]
+    )
+    with pytest.raises(IndexFormatError, match=r"another version of the assistant \(format 1.*ingest"):
+        _assistant(corpus, index).retrieve(GENEVA)
+    report = _assistant(corpus, index).ingest()
+    assert len(report.added) == 5 and report.chunks == first.chunks
+    assert "built by another version" in report.notes[0] and not list(tmp_path.glob("index.corrupt-*"))
+    counts = IndexStore.open(index).chunk_counts()
+    assert "gone" not in counts and sum(counts.values()) == first.chunks  # no old row is left
+    assert _assistant(corpus, index).retrieve(GENEVA, k=1)
+
+
 def test_corrupt_vector_store_is_reported(corpus: Path, tmp_path: Path):
     index = tmp_path / "index"
     _assistant(corpus, index).ingest()
@@ -145,6 +166,9 @@ def test_chunks_are_read_back_in_pages(corpus: Path, tmp_path: Path, monkeypatch
     paged = {n.node_id: n.get_content() for n in store.all_nodes()}
     assert len(paged) == report.chunks > 7 and paged == whole
     assert sum(store.chunk_counts().values()) == report.chunks
+    # Written in pages too.
+    _assistant(corpus, tmp_path / "paged").ingest()
+    assert {n.node_id: n.get_content() for n in IndexStore.open(tmp_path / "paged").all_nodes()} == whole
 
 
 @pytest.mark.parametrize("group, writes", [(256, 1), (20, 3)])
