@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from llama_index.core.schema import TextNode
 
 ProgressCallback = Callable[[int, int], None]  # (chunks embedded so far, total)
-EMBED_GROUP = 256  # chunks embedded in one call (the model batches them by 16 itself)
+# Chunks embedded in one call. The model sorts a call's texts by length into passes of 16: a larger group
+# pads less (2.4 % of tokens at 256, 1.6 % at 512, on 1,033 chunks) but moves the progress bar less often.
+EMBED_GROUP = 512
 
 
 @dataclass
