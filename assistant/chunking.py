@@ -42,7 +42,7 @@ class Chunk:
     text: str
     start: int
     end: int
-    content_hash: str  # sha256 of text; its start is part of chunk_id
+    content_hash: str  # sha256 of text; chunk_id ends with its first 12 characters
 
     def metadata(self) -> dict[str, str | int]:
         """What the index stores beside the text, to cite the chunk. Hashes are left out: nothing reads

@@ -5,7 +5,7 @@ Layout under index_dir:
                     vector, and its metadata flat with its text under "text" (see `_row`)
     bm25/           the keyword index, rebuilt from Chroma whenever the chunks change
     manifest.json   per document: content hash, chunk count, title, source, when indexed; plus the
-                    chunking fingerprint and a revision that the BM25 index must match
+                    format version, the chunking fingerprint and a revision that the BM25 index must match
 Every write of the manifest is atomic (write, fsync, rename), so an interrupted ingest leaves either
 the old or the new entry, and the next ingest compares Chroma's per-document counts with it to repair.
 """

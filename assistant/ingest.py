@@ -19,7 +19,7 @@ from .config import Settings
 from .corpus import Document, list_corpus, load_document
 from .embeddings import EMBED_MODEL_NAME
 from .errors import CorpusError, DocumentError
-from .index_store import DocEntry, IndexStore, chunk_node
+from .index_store import MANIFEST_VERSION, DocEntry, IndexStore, Manifest, chunk_node
 
 if TYPE_CHECKING:
     from llama_index.core.schema import TextNode
@@ -60,6 +60,11 @@ def fingerprint(settings: Settings) -> dict[str, object]:
     }
 
 
+def _stale(manifest: Manifest, settings: Settings) -> bool:
+    """Every stored chunk must be indexed again: written in another format or with other chunking."""
+    return manifest.version != MANIFEST_VERSION or manifest.fingerprint != fingerprint(settings)
+
+
 def ingest(settings: Settings, progress: bool | ProgressCallback = False) -> IngestReport:
     started = time.perf_counter()
     corpus_dir = settings.corpus_dir
@@ -76,7 +81,7 @@ def ingest(settings: Settings, progress: bool | ProgressCallback = False) -> Ing
             f"no readable documents in {corpus_dir}/"
             + (f" ({len(report.skipped)} skipped: see messages above)" if report.skipped else "")
         )
-    stale = manifest.fingerprint != fingerprint(settings)
+    stale = _stale(manifest, settings)
     if stale and manifest.documents:
         report.notes.append("chunking settings changed: re-indexing every document")
     manifest.fingerprint = fingerprint(settings)
@@ -218,8 +223,6 @@ class IndexStatus:
 
 def index_status(settings: Settings) -> IndexStatus:
     """Compare the corpus folder with the manifest, without writing anything."""
-    from .index_store import Manifest
-
     path = settings.index_dir / "manifest.json"
     if not path.exists():
         return IndexStatus(False, {}, [])
@@ -227,10 +230,11 @@ def index_status(settings: Settings) -> IndexStatus:
     report = IngestReport()
     docs = _load_corpus(settings.corpus_dir, report) if settings.corpus_dir.is_dir() else {}
     unreadable = {Path(p).stem for p in report.skipped}
+    stale = _stale(manifest, settings)
     pending = [
         d
         for d, doc in docs.items()
-        if d not in manifest.documents or doc.content_hash != manifest.documents[d].content_hash
+        if stale or d not in manifest.documents or doc.content_hash != manifest.documents[d].content_hash
     ]
     pending += [d for d in manifest.documents if d not in docs and d not in unreadable]
     return IndexStatus(True, manifest.documents, sorted(pending))

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,9 @@ def test_status_notices_a_changed_corpus(corpus: Path, tmp_path: Path):
     assert a.status().summary().startswith("current (5 articles")
     (corpus / "06-new.md").write_text("# New\n\nA new article about soybeans.\n")
     assert a.status().pending == ["06-new"]
+    # Other chunking settings, or an index in another format: every article is indexed again by ingest.
+    rechunked = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", llm="extractive", chunk_words=40)
+    assert len(rechunked.status().pending) == 6
+    manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
+    (tmp_path / "index" / "manifest.json").write_text(json.dumps(dict(manifest, version=1)))
+    assert len(a.status().pending) == 6
