@@ -1,17 +1,20 @@
-"""The on-disk index: Chroma (vectors, the source of truth for chunks), BM25 beside it, and a manifest.
+"""The on-disk index: Chroma (vectors), the chunk table (texts), BM25 beside them, and a manifest.
 
 Layout under index_dir:
     chroma/         chromadb.PersistentClient, collection "articles", cosine space; a row per chunk: its
-                    vector, and its metadata flat with its text under "text" (see `_row`)
-    bm25/           the keyword index, rebuilt from Chroma whenever the chunks change
+                    vector, and its doc_id as metadata
+    chunks.sqlite3  a row per chunk: its text and what cites it (assistant.chunk_table)
+    bm25/           the keyword index, rebuilt from the chunk table whenever the chunks change
     manifest.json   per document: content hash, chunk count, title, source, when indexed; plus the
                     format version, the chunking fingerprint and a revision that the BM25 index must match
 Every write of the manifest is atomic (write, fsync, rename), so an interrupted ingest leaves either
-the old or the new entry, and the next ingest compares Chroma's per-document counts with it to repair.
+the old or the new entry, and the next ingest compares the per-document counts of Chroma and the chunk
+table with it to repair.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -22,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .chunk_table import ChunkTable
 from .errors import IndexCorruptError, IndexFormatError, IndexNotFoundError
 
 if TYPE_CHECKING:
@@ -29,8 +33,8 @@ if TYPE_CHECKING:
 
 COLLECTION = "articles"
 PAGE = 5000  # chunks per Chroma get() or add()
-MANIFEST_VERSION = 2  # 2: a chunk's text is in its row's metadata, not a Chroma document
-TEXT = "text"  # the metadata key that holds a chunk's text
+# 2: a chunk's text in its Chroma row's metadata, not a Chroma document; 3: in the chunk table
+MANIFEST_VERSION = 3
 
 
 @dataclass
@@ -75,6 +79,7 @@ class IndexStore:
         self.index_dir = index_dir
         self.manifest = manifest
         self._collection: Any = None
+        self.table = ChunkTable(index_dir / "chunks.sqlite3")
 
     # --- opening -------------------------------------------------------------------------------------
 
@@ -92,6 +97,7 @@ class IndexStore:
                 "run `assistant ingest` to rebuild it"
             )
         store.collection  # noqa: B018 - fail now, with a clear message, if Chroma cannot open
+        store.table.check()
         return store
 
     @classmethod
@@ -114,18 +120,18 @@ class IndexStore:
         index_dir.mkdir(parents=True, exist_ok=True)
         store = cls(index_dir, Manifest())
         store.collection  # noqa: B018
+        store.table.create()
         return store, note
 
     @property
     def collection(self) -> Any:
         if self._collection is None:
             import chromadb
-            from chromadb.config import Settings as ChromaSettings
 
             try:
                 client = chromadb.PersistentClient(
                     path=str(self.index_dir / "chroma"),
-                    settings=ChromaSettings(anonymized_telemetry=False),
+                    settings=_chroma_settings().model_copy(),  # a copy: the client writes its path in it
                 )
                 self._collection = client.get_or_create_collection(
                     COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
@@ -144,14 +150,18 @@ class IndexStore:
     def save_manifest(self) -> None:
         self.manifest.save(self.index_dir / "manifest.json")
 
-    def chunk_counts(self) -> dict[str, int]:
-        """Chunks per doc_id as Chroma holds them (the truth the manifest is checked against)."""
-        counts: dict[str, int] = {}
+    def chunk_counts(self) -> dict[str, int | None]:
+        """Chunks per doc_id as the index holds them (the truth the manifest is checked against); None where
+        Chroma and the chunk table disagree (a write was interrupted between them)."""
+        vectors: dict[str, int] = {}
         for page in self._pages(["metadatas"]):
             for meta in page["metadatas"] or []:
                 doc_id = str(meta.get("doc_id"))
-                counts[doc_id] = counts.get(doc_id, 0) + 1
-        return counts
+                vectors[doc_id] = vectors.get(doc_id, 0) + 1
+        texts = self.table.counts()
+        return {d: (n if texts.get(d) == n else None) for d, n in vectors.items()} | {
+            d: None for d in texts if d not in vectors
+        }
 
     def _pages(self, include: list[str]) -> Iterator[dict[str, Any]]:
         """Every chunk in pages: one get() of all of them fails in SQLite ("too many SQL variables")
@@ -162,21 +172,23 @@ class IndexStore:
                 return
             yield page
 
-    def delete_document(self, doc_id: str) -> None:
-        self.collection.delete(where={"doc_id": doc_id})
+    def delete_documents(self, doc_ids: list[str]) -> None:
+        self.collection.delete(where={"doc_id": {"$in": doc_ids}})
+        self.table.delete_documents(doc_ids)
 
     def replace_documents(self, nodes_by_doc: dict[str, list[TextNode]]) -> None:
         """Delete every chunk of these documents, then add the new ones (each node carries its embedding)."""
-        self.collection.delete(where={"doc_id": {"$in": list(nodes_by_doc)}})
+        self.delete_documents(list(nodes_by_doc))
         self.add([node for doc_nodes in nodes_by_doc.values() for node in doc_nodes])
 
     def add(self, nodes: list[TextNode]) -> None:
+        self.table.add([(node.node_id, node.text, node.metadata) for node in nodes])
         for start in range(0, len(nodes), PAGE):
             page = nodes[start : start + PAGE]
             self.collection.add(
                 ids=[node.node_id for node in page],
                 embeddings=[node.embedding for node in page],
-                metadatas=[_row(node) for node in page],
+                metadatas=[{"doc_id": node.metadata["doc_id"]} for node in page],
             )
 
     # --- reading -------------------------------------------------------------------------------------
@@ -189,19 +201,13 @@ class IndexStore:
         return [(cid, 1.0 - dist) for cid, dist in zip(found["ids"][0], found["distances"][0], strict=True)]
 
     def chunks(self, ids: list[str]) -> dict[str, tuple[TextNode, list[float]]]:
-        """The chunks with these ids that Chroma holds, each with its vector, in one get()."""
-        got = self.collection.get(ids=ids, include=["metadatas", "embeddings"])
+        """The chunks with these ids that both Chroma and the chunk table hold, each with its vector."""
+        rows = self.table.get(ids)
+        got = self.collection.get(ids=list(rows), include=["embeddings"]) if rows else {"ids": []}
         return {
-            cid: (_node(cid, row), list(vector))
-            for cid, row, vector in zip(got["ids"], got["metadatas"], got["embeddings"], strict=True)
+            cid: (chunk_node(cid, *rows[cid]), list(vector))
+            for cid, vector in zip(got["ids"], got.get("embeddings", []), strict=True)
         }
-
-    def all_nodes(self) -> list[TextNode]:
-        return [
-            _node(cid, row)
-            for page in self._pages(["metadatas"])
-            for cid, row in zip(page["ids"], page["metadatas"], strict=True)
-        ]
 
     # --- keyword index -------------------------------------------------------------------------------
 
@@ -218,10 +224,9 @@ class IndexStore:
     def rebuild_bm25(self) -> None:
         from .keyword_index import build_keyword_index
 
-        nodes = self.all_nodes()
         tmp = self.index_dir / "bm25.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        build_keyword_index(nodes, tmp)
+        build_keyword_index(self.table.texts(), tmp)
         (tmp / "revision").write_text(str(self.manifest.revision))
         old = self.index_dir / "bm25.old"
         shutil.rmtree(old, ignore_errors=True)
@@ -243,16 +248,12 @@ def chunk_node(chunk_id: str, text: str, metadata: dict[str, Any]) -> TextNode:
     return node
 
 
-def _row(node: TextNode) -> dict[str, Any]:
-    """A chunk's Chroma metadata: the node's metadata flat, and its text. LlamaIndex's ChromaVectorStore
-    stored the text as a Chroma document (full-text indexed, which nothing here searches) and the whole
-    node again as JSON; that row cost 1.2-1.3 ms of Chroma's add, this one 0.55 ms."""
-    return {**node.metadata, TEXT: node.text}
+@functools.cache
+def _chroma_settings() -> Any:
+    """Built once: pydantic-settings reading the environment took 5-8 ms of every client."""
+    from chromadb.config import Settings as ChromaSettings
 
-
-def _node(chunk_id: str, row: dict[str, Any]) -> TextNode:
-    metadata = dict(row)
-    return chunk_node(chunk_id, str(metadata.pop(TEXT)), metadata)
+    return ChromaSettings(anonymized_telemetry=False)
 
 
 def _forget_chroma_clients() -> None:

@@ -111,12 +111,12 @@ def ingest(settings: Settings, progress: bool | ProgressCallback = False) -> Ing
         # Bump the revision before touching anything, so an interrupted run leaves BM25 marked stale.
         manifest.revision += 1
         store.save_manifest()
+    # Orphans: chunks of a document an interrupted run never recorded.
+    if removed or orphans:
+        store.delete_documents(removed + orphans)
     for doc_id in removed:
-        store.delete_document(doc_id)
         del manifest.documents[doc_id]
         report.removed.append(doc_id)
-    for doc_id in orphans:  # chunks of a document an interrupted run never recorded
-        store.delete_document(doc_id)
     if todo:
         total = sum(len(chunks) for _, chunks in todo)
         _index_documents(store, todo, total, progress, report)

@@ -1,39 +1,63 @@
-"""BM25 over the same chunks as the vector store, through LlamaIndex's BM25Retriever (bm25s)."""
+"""BM25 over the chunks' texts, with bm25s: English stop words and Snowball stemming, as LlamaIndex's
+BM25Retriever does. Saved as bm25s's arrays and the chunk ids in index order; the retriever also kept
+every chunk as JSON (2 MB a thousand chunks, held in memory while serving), which nothing here reads."""
 
 from __future__ import annotations
 
-import logging
+import functools
+import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from llama_index.core.schema import TextNode
-    from llama_index.retrievers.bm25 import BM25Retriever
+    import bm25s
+
+IDS = "chunk_ids.json"
 
 
-def build_keyword_index(nodes: list[TextNode], path: Path) -> None:
+@dataclass
+class KeywordIndex:
+    model: bm25s.BM25
+    ids: list[str]  # the chunk id of each of the model's documents
+
+
+def build_keyword_index(texts: dict[str, str], path: Path) -> None:
+    """Index texts (chunk id -> text) into the new folder path."""
     path.mkdir(parents=True)
-    if not nodes:  # bm25s cannot index nothing; an empty folder means "no chunks"
+    if not texts:  # bm25s cannot index nothing; a folder without ids means "no chunks"
         return
-    from llama_index.retrievers.bm25 import BM25Retriever
+    import bm25s
 
-    BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=1).persist(str(path), show_progress=False)
+    tokens = bm25s.tokenize(list(texts.values()), stopwords="en", stemmer=_stemmer(), show_progress=False)
+    model = bm25s.BM25()
+    model.index(tokens, show_progress=False)
+    model.save(str(path))
+    (path / IDS).write_text(json.dumps(list(texts)), encoding="utf-8")
 
 
-def load_keyword_index(path: Path) -> BM25Retriever | None:
-    if not (path / "retriever.json").exists():
+def load_keyword_index(path: Path) -> KeywordIndex | None:
+    if not (path / IDS).exists():
         return None
-    from llama_index.retrievers.bm25 import BM25Retriever
+    import bm25s
 
-    # bm25s warns when k exceeds the corpus; search() clamps k itself.
-    logging.getLogger("llama_index.retrievers.bm25.base").setLevel(logging.ERROR)
-    return BM25Retriever.from_persist_dir(str(path), show_progress=False)
+    ids = json.loads((path / IDS).read_text(encoding="utf-8"))
+    return KeywordIndex(bm25s.BM25.load(str(path)), ids)
 
 
-def keyword_search(retriever: BM25Retriever | None, query: str, k: int) -> list[tuple[str, float]]:
+def keyword_search(index: KeywordIndex | None, query: str, k: int) -> list[tuple[str, float]]:
     """(chunk_id, bm25 score) best first; chunks that share no term with the query are left out."""
-    if retriever is None:
+    if index is None:
         return []
-    retriever.similarity_top_k = max(1, min(k, len(retriever.corpus)))
-    hits = retriever.retrieve(query)
-    return [(hit.node.node_id, float(hit.score or 0.0)) for hit in hits if (hit.score or 0.0) > 0.0]
+    import bm25s
+
+    tokens = bm25s.tokenize(query, stemmer=_stemmer(), show_progress=False)
+    found, scores = index.model.retrieve(tokens, k=max(1, min(k, len(index.ids))), show_progress=False)
+    return [(index.ids[int(i)], float(s)) for i, s in zip(found[0], scores[0], strict=True) if s > 0.0]
+
+
+@functools.cache
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")

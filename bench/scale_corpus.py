@@ -17,9 +17,9 @@ from assistant.chunking import sentences
 from assistant.config import Settings
 from assistant.corpus import list_corpus, load_document
 from assistant.embeddings import get_embedding_model
-from assistant.index_store import DocEntry, IndexStore, chunk_node
+from assistant.index_store import MANIFEST_VERSION, DocEntry, IndexStore, chunk_node
 
-RECIPE = 2  # 2: the index format of MANIFEST_VERSION 2
+RECIPE = MANIFEST_VERSION  # an index is rebuilt when its format changes
 BATCH = 5000
 
 

@@ -21,7 +21,7 @@ def test_incremental_counts(corpus: Path, tmp_path: Path, monkeypatch: pytest.Mo
     a = _assistant(corpus, index)
     first = a.ingest()
     assert len(first.added) == 5 and first.chunks == first.embedded > 40
-    assert (index / "chroma").is_dir() and (index / "bm25" / "retriever.json").is_file()
+    assert (index / "chroma").is_dir() and (index / "bm25" / "chunk_ids.json").is_file()
 
     # Unchanged corpus: no embedding is computed; the model is not even loaded.
     import assistant.ingest as ingest_module
@@ -93,8 +93,9 @@ def test_interrupted_ingest_is_repaired_by_the_next_run(
 
     def crash_midway(self, nodes_by_doc):
         calls["n"] += 1
-        if calls["n"] == 3:  # old chunks of the third document deleted, new ones never added
-            self.collection.delete(where={"doc_id": {"$in": list(nodes_by_doc)}})
+        if calls["n"] == 3:  # the third document's new texts written, its vectors never added
+            self.delete_documents(list(nodes_by_doc))
+            self.table.add([(n.node_id, n.text, n.metadata) for ns in nodes_by_doc.values() for n in ns])
             raise KeyboardInterrupt
         return original(self, nodes_by_doc)
 
@@ -132,12 +133,13 @@ def test_an_index_in_another_format_is_reported_then_rebuilt_in_place(corpus: Pa
     index = tmp_path / "index"
     first = _assistant(corpus, index).ingest()
     manifest = json.loads((index / "manifest.json").read_text())
-    manifest["version"] = 1  # format 1 kept each chunk's text as a Chroma document
+    manifest["version"] = 2  # format 2 kept each chunk's text in its Chroma row, and had no chunk table
     (index / "manifest.json").write_text(json.dumps(manifest))
-    IndexStore(index, None).collection.add(  # a format-1 row of a document no longer in the corpus
-        ids=["gone:0-9:a"], embeddings=[[0.05] * 384], documents=["Old text"], metadatas=[{"doc_id": "gone"}]
+    (index / "chunks.sqlite3").unlink()
+    IndexStore(index, None).collection.add(  # a format-2 row of a document no longer in the corpus
+        ids=["gone:0-9:a"], embeddings=[[0.05] * 384], metadatas=[{"doc_id": "gone", "text": "Old text"}]
     )
-    with pytest.raises(IndexFormatError, match=r"another version of the assistant \(format 1.*ingest"):
+    with pytest.raises(IndexFormatError, match=r"another version of the assistant \(format 2.*ingest"):
         _assistant(corpus, index).retrieve(GENEVA)
     report = _assistant(corpus, index).ingest()
     assert len(report.added) == 5 and report.chunks == first.chunks
@@ -156,19 +158,50 @@ def test_corrupt_vector_store_is_reported(corpus: Path, tmp_path: Path):
         IndexStore.open(index)
 
 
+def test_chunks_left_in_one_store_only_are_deleted(corpus: Path, tmp_path: Path):
+    # An interrupted write can leave a chunk in Chroma or in the chunk table alone.
+    index = tmp_path / "index"
+    first = _assistant(corpus, index).ingest()
+    store = IndexStore.open(index)
+    meta = {"doc_id": "gone", "title": "Gone", "source": "gone.md", "start": 0, "end": 8}
+    store.table.add([("gone:0-8:a", "Old text", meta)])
+    store.collection.add(ids=["lost:0-8:b"], embeddings=[[0.05] * 384], metadatas=[{"doc_id": "lost"}])
+    assert store.chunk_counts()["gone"] is None and store.chunk_counts()["lost"] is None
+    report = _assistant(corpus, index).ingest()
+    assert len(report.unchanged) == 5 and report.chunks == first.chunks
+    assert "gone:0-8:a" not in store.table.texts() and set(store.chunk_counts()) == set(report.unchanged)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "missing"])
+def test_damaged_chunk_table_is_reported_then_rebuilt(corpus: Path, tmp_path: Path, damage: str):
+    index = tmp_path / "index"
+    first = _assistant(corpus, index).ingest()
+    table = index / "chunks.sqlite3"
+    if damage == "garbage":
+        table.write_bytes(b"this is not a database" * 100)
+    else:
+        table.unlink()
+    with pytest.raises(IndexCorruptError, match=r"chunks\.sqlite3.*assistant ingest"):
+        _assistant(corpus, index).retrieve(GENEVA)
+    report = _assistant(corpus, index).ingest()
+    assert len(report.added) == 5 and report.chunks == first.chunks and "moved it to" in report.notes[0]
+    assert [p.doc_id for p in _assistant(corpus, index).retrieve(GENEVA, k=1)]
+
+
 def test_chunks_are_read_back_in_pages(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     # One Chroma get() of every chunk fails in SQLite at ~100,000 chunks; a small page makes pages here.
     index = tmp_path / "index"
     report = _assistant(corpus, index).ingest()
     store = IndexStore.open(index)
-    whole = {n.node_id: n.get_content() for n in store.all_nodes()}
+    whole = store.chunk_counts()
     monkeypatch.setattr("assistant.index_store.PAGE", 7)
-    paged = {n.node_id: n.get_content() for n in store.all_nodes()}
-    assert len(paged) == report.chunks > 7 and paged == whole
-    assert sum(store.chunk_counts().values()) == report.chunks
-    # Written in pages too.
+    assert store.chunk_counts() == whole and sum(whole.values()) == report.chunks > 7
+    # Written in pages too, and read back whole.
     _assistant(corpus, tmp_path / "paged").ingest()
-    assert {n.node_id: n.get_content() for n in IndexStore.open(tmp_path / "paged").all_nodes()} == whole
+    paged = IndexStore.open(tmp_path / "paged")
+    assert paged.chunk_counts() == whole and paged.table.texts() == store.table.texts()
+    ids = list(store.table.texts())
+    assert sorted(paged.chunks(ids)) == sorted(ids)
 
 
 @pytest.mark.parametrize("group, writes", [(256, 1), (20, 3)])
