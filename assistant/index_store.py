@@ -109,6 +109,8 @@ class IndexStore:
             try:
                 return cls.open(index_dir), None
             except IndexFormatError:  # an empty manifest: every document is indexed again, old rows replaced
+                # The old keyword index goes: its revision could match the new manifest's.
+                shutil.rmtree(index_dir / "bm25", ignore_errors=True)
                 note = f"the index in {index_dir}/ was built by another version of the assistant: rebuilt it"
             except IndexCorruptError as exc:
                 aside = index_dir.with_name(f"{index_dir.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -216,10 +218,14 @@ class IndexStore:
         return self.index_dir / "bm25"
 
     def bm25_current(self) -> bool:
+        """Built from the chunks as they are now (the manifest's revision), in this format."""
+        from .keyword_index import is_keyword_index
+
         try:
-            return int((self.bm25_dir / "revision").read_text()) == self.manifest.revision
+            revision = int((self.bm25_dir / "revision").read_text())
         except (OSError, ValueError):
             return False
+        return revision == self.manifest.revision and is_keyword_index(self.bm25_dir)
 
     def rebuild_bm25(self) -> None:
         from .keyword_index import build_keyword_index

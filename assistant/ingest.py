@@ -1,8 +1,9 @@
-"""Incremental ingest: corpus folder → documents → chunks → embeddings → Chroma + BM25.
+"""Incremental ingest: corpus folder → documents → chunks → embeddings → Chroma + chunk table + BM25.
 
-Unchanged documents (same content hash, same chunking, same chunk count in Chroma) cost nothing: no
-embedding model is even loaded. Documents are replaced whole (delete, then add), a group at a time, and
-recorded in the manifest right after, so an interruption leaves at most one group to repair next run.
+Unchanged documents (same content hash, same chunking, same chunk count in Chroma and the chunk table)
+cost nothing: no embedding model is even loaded. Documents are replaced whole (delete, then add), a group
+at a time, and recorded in the manifest right after, so an interruption leaves at most one group to
+repair next run.
 """
 
 from __future__ import annotations

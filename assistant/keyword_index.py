@@ -23,25 +23,30 @@ class KeywordIndex:
 
 
 def build_keyword_index(texts: dict[str, str], path: Path) -> None:
-    """Index texts (chunk id -> text) into the new folder path."""
+    """Index texts (chunk id -> text) into the new folder path; the ids file is written last."""
     path.mkdir(parents=True)
-    if not texts:  # bm25s cannot index nothing; a folder without ids means "no chunks"
-        return
-    import bm25s
+    if texts:  # bm25s cannot index nothing: an empty list of ids means "no chunks"
+        import bm25s
 
-    tokens = bm25s.tokenize(list(texts.values()), stopwords="en", stemmer=_stemmer(), show_progress=False)
-    model = bm25s.BM25()
-    model.index(tokens, show_progress=False)
-    model.save(str(path))
+        tokens = bm25s.tokenize(list(texts.values()), stopwords="en", stemmer=_stemmer(), show_progress=False)
+        model = bm25s.BM25()
+        model.index(tokens, show_progress=False)
+        model.save(str(path))
     (path / IDS).write_text(json.dumps(list(texts)), encoding="utf-8")
 
 
+def is_keyword_index(path: Path) -> bool:
+    """Whether path holds a keyword index in this format (the ids file is written last)."""
+    return (path / IDS).is_file()
+
+
 def load_keyword_index(path: Path) -> KeywordIndex | None:
-    if not (path / IDS).exists():
+    """The index in path (see is_keyword_index), or None if it holds no chunks."""
+    ids = json.loads((path / IDS).read_text(encoding="utf-8"))
+    if not ids:
         return None
     import bm25s
 
-    ids = json.loads((path / IDS).read_text(encoding="utf-8"))
     return KeywordIndex(bm25s.BM25.load(str(path)), ids)
 
 

@@ -51,7 +51,7 @@ class HybridRetriever:
         chunks = self.store.chunks(fused)
         passages = []
         for cid in fused:
-            if cid not in chunks:  # in BM25 but gone from Chroma: skip rather than show a stale passage
+            if cid not in chunks:  # in BM25 but gone from the index: skip rather than show a stale passage
                 continue
             node, vector = chunks[cid]
             meta = node.metadata

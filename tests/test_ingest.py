@@ -136,6 +136,8 @@ def test_an_index_in_another_format_is_reported_then_rebuilt_in_place(corpus: Pa
     manifest["version"] = 2  # format 2 kept each chunk's text in its Chroma row, and had no chunk table
     (index / "manifest.json").write_text(json.dumps(manifest))
     (index / "chunks.sqlite3").unlink()
+    keywords = index / "bm25"  # format 2's keyword index: LlamaIndex's files, with the same revision
+    (keywords / "chunk_ids.json").rename(keywords / "retriever.json")
     IndexStore(index, None).collection.add(  # a format-2 row of a document no longer in the corpus
         ids=["gone:0-9:a"], embeddings=[[0.05] * 384], metadatas=[{"doc_id": "gone", "text": "Old text"}]
     )
@@ -146,6 +148,18 @@ def test_an_index_in_another_format_is_reported_then_rebuilt_in_place(corpus: Pa
     assert "built by another version" in report.notes[0] and not list(tmp_path.glob("index.corrupt-*"))
     counts = IndexStore.open(index).chunk_counts()
     assert "gone" not in counts and sum(counts.values()) == first.chunks  # no old row is left
+    assert IndexStore.open(index).bm25_current() and not (keywords / "retriever.json").exists()
+    assert _assistant(corpus, index).retrieve(GENEVA, k=1)
+
+
+def test_a_keyword_index_without_its_ids_is_reported_then_rebuilt(corpus: Path, tmp_path: Path):
+    index = tmp_path / "index"
+    _assistant(corpus, index).ingest()
+    (index / "bm25" / "chunk_ids.json").unlink()  # its revision still matches the manifest's
+    with pytest.raises(IndexCorruptError, match="keyword index.*assistant ingest"):
+        _assistant(corpus, index).retrieve(GENEVA)
+    report = _assistant(corpus, index).ingest()
+    assert len(report.unchanged) == 5 and (index / "bm25" / "chunk_ids.json").is_file()
     assert _assistant(corpus, index).retrieve(GENEVA, k=1)
 
 
