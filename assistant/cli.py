@@ -119,7 +119,7 @@ def _serve(assistant) -> int:
         # the index, imports Gradio, builds the page and opens the index and the embedding model (each
         # step one after the other took ≈ 4 s longer to be ready).
         warming = pool.submit(assistant.warm_up_model)
-        print(f"index: {assistant.ingest().summary()}", flush=True)
+        _print_report(assistant.ingest(), "index: ")
         from .ui.app import serve
 
         # Ready once the index and embedding model are open and the model is warm (its error, if any,
@@ -129,13 +129,17 @@ def _serve(assistant) -> int:
 
 
 def _ingest(assistant) -> int:
-    report = assistant.ingest(progress=sys.stderr.isatty())
+    _print_report(assistant.ingest(progress=sys.stderr.isatty()))
+    return 0
+
+
+def _print_report(report, label: str = "") -> None:
+    """Files skipped and notes (an index rebuilt, ...) on stderr, then the summary."""
     for reason in report.skipped.values():
         print(f"skipped: {reason}", file=sys.stderr)
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
-    print(report.summary())
-    return 0
+    print(label + report.summary(), flush=True)
 
 
 def _ask(assistant, question: str, as_json: bool = False, history: list[dict] | None = None):
