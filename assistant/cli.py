@@ -114,17 +114,20 @@ def _run(args: argparse.Namespace) -> int:
 def _serve(assistant) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # llama.cpp loads the model and reads the fixed prompt in C, without the GIL, while Python checks
-        # the index, imports Gradio, builds the page and opens the index and the embedding model (each
-        # step one after the other took ≈ 4 s longer to be ready).
-        warming = pool.submit(assistant.warm_up_model)
+    pool = ThreadPoolExecutor(max_workers=1)
+    # llama.cpp loads the model and reads the fixed prompt in C, without the GIL, while Python checks
+    # the index, imports Gradio, builds the page and opens the index and the embedding model (each
+    # step one after the other took ≈ 4 s longer to be ready).
+    warming = pool.submit(assistant.warm_up_model)
+    try:
         _print_report(assistant.ingest(), "index: ")
         from .ui.app import serve
 
         # Ready once the index and embedding model are open and the model is warm (its error, if any,
         # raised here); warm_up() would have llama.cpp read the fixed prompt a second time.
         serve(assistant, lambda: (assistant.pipeline, warming.result()))
+    finally:
+        pool.shutdown(wait=False)  # an ingest error is shown now, not once the model has loaded
     return 0
 
 
