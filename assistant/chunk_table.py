@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .errors import IndexCorruptError
+from .errors import AssistantError, IndexCorruptError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (
@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks (doc_id);
 """
+_DAMAGED = {"SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CANTOPEN"}  # errors that mean "rebuild it"
 METADATA = ("doc_id", "title", "source", "start", "end")  # a chunk's metadata, as chunking.Chunk gives it
 
 
@@ -30,22 +31,33 @@ class ChunkTable:
         self.path = path
 
     @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
+    def _db(self, create: bool = False) -> Iterator[sqlite3.Connection]:
         # A connection per call: the chat retrieves on several threads, and connecting takes ≈ 0.1 ms.
-        db = sqlite3.connect(self.path)
+        # Only create() may make the file: a reader finding it gone must not leave an empty one behind.
+        try:
+            db = sqlite3.connect(
+                self.path if create else f"{self.path.absolute().as_uri()}?mode=rw", uri=True
+            )
+        except sqlite3.DatabaseError as exc:
+            raise self._unreadable(exc) from None
         try:
             with db:  # one transaction, committed if the block succeeds
                 yield db
         except sqlite3.DatabaseError as exc:
-            raise IndexCorruptError(
-                f"the chunk table {self.path} cannot be read ({exc}); "
-                "run `assistant ingest` to rebuild the index"
-            ) from None
+            if exc.sqlite_errorname in _DAMAGED or "no such table" in str(exc):
+                raise self._unreadable(exc) from None
+            # Busy (another process writing for over 5 s), a full disk...: the index is fine, say what failed.
+            raise AssistantError(f"the chunk table {self.path}: {exc}") from None
         finally:
             db.close()
 
+    def _unreadable(self, exc: Exception) -> IndexCorruptError:
+        return IndexCorruptError(
+            f"the chunk table {self.path} cannot be read ({exc}); run `assistant ingest` to rebuild the index"
+        )
+
     def create(self) -> None:
-        with self._db() as db:
+        with self._db(create=True) as db:
             db.executescript(_SCHEMA)
 
     def check(self) -> None:

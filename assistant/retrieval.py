@@ -36,7 +36,13 @@ class HybridRetriever:
             )
         self.store = store
         self.embed_model = embed_model
-        self.bm25 = load_keyword_index(store.bm25_dir)
+        try:
+            self.bm25 = load_keyword_index(store.bm25_dir)
+        except (OSError, ValueError) as exc:  # bm25s's files damaged (its revision and ids are in place)
+            raise IndexCorruptError(
+                f"the keyword index in {store.bm25_dir} cannot be read ({exc.__class__.__name__}); "
+                "delete that folder and run `assistant ingest` to rebuild it"
+            ) from None
         self.size = store.collection.count()
 
     def retrieve(self, query: str, k: int) -> list[Passage]:

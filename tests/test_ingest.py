@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Assistant, CorpusError, IndexCorruptError, IndexNotFoundError
+from assistant import Assistant, AssistantError, CorpusError, IndexCorruptError, IndexNotFoundError
 from assistant import ingest as ingest_module
 from assistant.errors import IndexFormatError
 from assistant.index_store import IndexStore
@@ -161,6 +161,23 @@ def test_a_keyword_index_without_its_ids_is_reported_then_rebuilt(corpus: Path, 
     report = _assistant(corpus, index).ingest()
     assert len(report.unchanged) == 5 and (index / "bm25" / "chunk_ids.json").is_file()
     assert _assistant(corpus, index).retrieve(GENEVA, k=1)
+    (index / "bm25" / "params.index.json").unlink()  # one of bm25s's own files
+    with pytest.raises(IndexCorruptError, match="keyword index.*delete that folder"):
+        _assistant(corpus, index).retrieve(GENEVA)
+
+
+def test_a_failed_chunk_table_write_is_not_called_damage(corpus: Path, tmp_path: Path):
+    index = tmp_path / "index"
+    _assistant(corpus, index).ingest()
+    table = IndexStore.open(index).table
+    cid, (text, meta) = next(iter(table.get(list(table.texts())[:1]).items()))
+    with pytest.raises(AssistantError, match="UNIQUE") as raised:  # a write that fails is not a damaged index
+        table.add([(cid, text, meta)])
+    assert not isinstance(raised.value, IndexCorruptError)
+    (index / "chunks.sqlite3").unlink()
+    with pytest.raises(IndexCorruptError, match="cannot be read"):
+        table.counts()
+    assert not (index / "chunks.sqlite3").exists()  # reading does not leave an empty table behind
 
 
 def test_corrupt_vector_store_is_reported(corpus: Path, tmp_path: Path):
@@ -170,6 +187,22 @@ def test_corrupt_vector_store_is_reported(corpus: Path, tmp_path: Path):
     sqlite.write_bytes(b"this is not a database" * 100)
     with pytest.raises(IndexCorruptError, match="vector store"):
         IndexStore.open(index)
+
+
+@pytest.mark.parametrize("store_side", ["table", "chroma"])
+def test_a_document_missing_from_one_store_is_indexed_again(corpus: Path, tmp_path: Path, store_side: str):
+    index = tmp_path / "index"
+    first = _assistant(corpus, index).ingest()
+    store = IndexStore.open(index)
+    doc = sorted(store.manifest.documents)[0]
+    if store_side == "table":
+        store.table.delete_documents([doc])
+    else:
+        store.collection.delete(where={"doc_id": doc})
+    assert store.chunk_counts()[doc] is None  # the stores disagree
+    report = _assistant(corpus, index).ingest()  # the content is unchanged: only the counts tell
+    assert report.updated == [doc] and report.chunks == first.chunks
+    assert sum(IndexStore.open(index).chunk_counts().values()) == first.chunks
 
 
 def test_chunks_left_in_one_store_only_are_deleted(corpus: Path, tmp_path: Path):
