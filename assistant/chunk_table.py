@@ -61,9 +61,7 @@ class ChunkTable:
             db.executescript(_SCHEMA)
 
     def check(self) -> None:
-        """Raise IndexCorruptError now if the table is missing or unreadable."""
-        if not self.path.is_file():
-            raise IndexCorruptError(f"{self.path} is missing; run `assistant ingest` to rebuild the index")
+        """Raise IndexCorruptError now if the table is missing or unreadable (see _db)."""
         with self._db() as db:
             db.execute("SELECT 1 FROM chunks LIMIT 1").fetchall()
 

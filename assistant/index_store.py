@@ -205,10 +205,12 @@ class IndexStore:
     def chunks(self, ids: list[str]) -> dict[str, tuple[TextNode, list[float]]]:
         """The chunks with these ids that both Chroma and the chunk table hold, each with its vector."""
         rows = self.table.get(ids)
-        got = self.collection.get(ids=list(rows), include=["embeddings"]) if rows else {"ids": []}
+        if not rows:
+            return {}
+        got = self.collection.get(ids=list(rows), include=["embeddings"])
         return {
             cid: (chunk_node(cid, *rows[cid]), list(vector))
-            for cid, vector in zip(got["ids"], got.get("embeddings", []), strict=True)
+            for cid, vector in zip(got["ids"], got["embeddings"], strict=True)
         }
 
     # --- keyword index -------------------------------------------------------------------------------
