@@ -37,9 +37,11 @@ $(STAMP): pyproject.toml
 	CMAKE_ARGS="-DLLAVA_BUILD=OFF" $(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# ruff (style and common bugs) and mypy (types: a wrong attribute or argument name fails here).
 lint: $(STAMP)
 	$(BIN)/ruff check assistant tests bench
 	$(BIN)/ruff format --check assistant tests bench
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format assistant tests bench

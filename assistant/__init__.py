@@ -6,9 +6,10 @@ a.ingest()
 print(a.ask("What was the U.S. tariff on Chinese goods after the Geneva talks?").text)
 """
 
-from . import _offline
+from . import _offline, logs
 
 _offline.apply()  # before any third-party import reads its settings
+logs.configure()  # ASSISTANT_LOG_LEVEL
 
 from .api import Assistant  # noqa: E402
 from .config import Settings  # noqa: E402
@@ -18,12 +19,13 @@ from .errors import (  # noqa: E402
     CorpusError,
     DocumentError,
     IndexCorruptError,
+    IndexFormatError,
     IndexNotFoundError,
     InvalidQuestionError,
     ModelError,
 )
-from .ingest import IngestReport  # noqa: E402
-from .results import Answer, Citation, Passage  # noqa: E402
+from .indexing.ingest import IngestReport  # noqa: E402
+from .results import Answer, Citation, Context, Passage  # noqa: E402
 
 __all__ = [
     "Answer",
@@ -31,9 +33,11 @@ __all__ = [
     "AssistantError",
     "BackendError",
     "Citation",
+    "Context",
     "CorpusError",
     "DocumentError",
     "IndexCorruptError",
+    "IndexFormatError",
     "IndexNotFoundError",
     "IngestReport",
     "InvalidQuestionError",

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import Settings
-from .errors import InvalidQuestionError
-from .ingest import IndexStatus, IngestReport, ProgressCallback, index_status, ingest
-from .results import Answer, Passage
+from .errors import CorpusError, InvalidQuestionError
+from .indexing.ingest import IngestReport, ProgressCallback, ingest
+from .indexing.status import IndexStatus, index_status
+from .results import Answer, Context, Passage
 
 if TYPE_CHECKING:
-    from llama_index.core.llms import LLM
-
-    from .rag import Context, RagPipeline
+    from .answering.evidence import SentenceVectors
+    from .answering.generation import Generator
+    from .answering.pipeline import RagPipeline
 
 
 class Assistant:
@@ -37,7 +38,7 @@ class Assistant:
         base = dict(corpus_dir=corpus_dir, index_dir=index_dir, llm=llm, top_k=top_k, **overrides)
         self.settings = settings or Settings.from_env(**base)
         self._pipeline: RagPipeline | None = None
-        self._llm: object = None
+        self._generator: Generator | None = None
         self._lock = threading.Lock()
         self._llm_lock = threading.Lock()
 
@@ -54,9 +55,11 @@ class Assistant:
         """Which articles the index holds, and whether the corpus folder has changed since."""
         return index_status(self.settings)
 
-    def add_files(self, paths: list[str | Path], progress: bool | ProgressCallback = False) -> IngestReport:
+    def add_files(
+        self, paths: Sequence[str | Path], progress: bool | ProgressCallback = False
+    ) -> IngestReport:
         """Copy readable files into the corpus folder and index them; rejected ones are in report.skipped."""
-        from .corpus_admin import add_files
+        from .indexing.corpus_folder import add_files
 
         _, rejected = add_files(self.settings.corpus_dir, [Path(p) for p in paths])
         report = self.ingest(progress=progress)
@@ -65,8 +68,7 @@ class Assistant:
 
     def remove_document(self, doc_id: str, progress: bool | ProgressCallback = False) -> IngestReport:
         """Take an article out of the corpus (its file moves to <corpus>/.removed/) and out of the index."""
-        from .corpus_admin import remove_document
-        from .errors import CorpusError
+        from .indexing.corpus_folder import remove_document
 
         if not remove_document(self.settings.corpus_dir, doc_id):
             raise CorpusError(f"no article {doc_id!r} in {self.settings.corpus_dir}/")
@@ -79,7 +81,7 @@ class Assistant:
         question = self._check(question)
         return self.pipeline.retriever.retrieve(question, k or self.settings.top_k)
 
-    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
+    def ask(self, question: str, history: list[dict[str, str]] | None = None) -> Answer:
         """Answer a question; history is the previous turns as [{"role": ..., "content": ...}]."""
         final = None
         for event in self.stream(question, history):
@@ -87,15 +89,19 @@ class Assistant:
         assert isinstance(final, Answer)
         return final
 
-    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[str | Answer]:
+    def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Iterator[str | Answer]:
         """Yield text deltas (str) as the answer is generated, then the final Answer."""
-        context = self.prepare_context(question, history)
-        return self.pipeline.answer_stream(context)
+        return self.answer_stream(self.prepare_context(question, history))
 
-    def prepare_context(self, question: str, history: list[dict] | None = None) -> Context:
+    def prepare_context(self, question: str, history: list[dict[str, str]] | None = None) -> Context:
         """Retrieval only: the passages an answer would stand on, and whether they cover the question."""
         question = self._check(question)
         return self.pipeline.prepare_context(question, history)
+
+    def answer_stream(self, context: Context) -> Iterator[str | Answer]:
+        """The answer to a prepared context: text deltas (str) as it is generated, then the final Answer.
+        The chat shows the context's passages first, then streams this."""
+        return self.pipeline.answer_stream(context)
 
     def warm_up(self) -> None:
         """Open the index, load the models and have the model hold the fixed prompt now, not on the first
@@ -109,15 +115,13 @@ class Assistant:
 
         llama.cpp does this in C without the GIL, so `serve` runs it in a thread beside Gradio's import.
         """
-        from .rag import warm_fixed_prompt
-
-        llm = self._answering_llm()
-        if llm is not None:
-            warm_fixed_prompt(llm)
+        if self.settings.llm != "extractive":
+            self._get_generator(None).warm_up()
 
     @property
     def model(self) -> str:
-        from .llms.factory import describe
+        """Who answers, for people: "Qwen2.5-Coder-1.5B-Instruct Q4_K_M (local, llama.cpp)", ..."""
+        from .models.llm import describe
 
         return describe(self.settings)
 
@@ -127,30 +131,34 @@ class Assistant:
     def pipeline(self) -> RagPipeline:
         with self._lock:
             if self._pipeline is None:
-                from .embeddings import get_embedding_model
-                from .index_store import IndexStore
-                from .rag import RagPipeline
-                from .retrieval import HybridRetriever
+                from .answering.evidence import SentenceVectors
+                from .answering.pipeline import RagPipeline
+                from .answering.retrieval import HybridRetriever
+                from .indexing.store import open_store
+                from .models.embeddings import get_embedding_model
 
-                store = IndexStore.open(self.settings.index_dir)
+                store = open_store(self.settings)
                 embed_model = get_embedding_model()
+                vectors = SentenceVectors(embed_model)
                 self._pipeline = RagPipeline(
                     self.settings,
                     HybridRetriever(store, embed_model),
                     embed_model,
-                    self._answering_llm(),
+                    vectors,
+                    self._get_generator(vectors),
                     self.model,
                 )
             return self._pipeline
 
-    def _answering_llm(self) -> LLM | None:
-        """Built once (None for the extractive mode); safe to call from two threads."""
+    def _get_generator(self, sentence_vectors: SentenceVectors | None) -> Generator:
+        """Built once, safe from two threads (serve warms the model beside opening the index). The
+        extractive one reads the pipeline's sentence vectors, so it is built with the pipeline."""
         with self._llm_lock:
-            if self._llm is None:
-                from .llms.factory import build_llm
+            if self._generator is None:
+                from .answering.generation import build_generator
 
-                self._llm = build_llm(self.settings) or False
-            return self._llm or None
+                self._generator = build_generator(self.settings, sentence_vectors)
+            return self._generator
 
     def _check(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():

@@ -6,8 +6,14 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .config import LLM_CHOICES
+
+if TYPE_CHECKING:
+    from .api import Assistant
+    from .indexing.ingest import IngestReport
+    from .results import Answer, Citation, Passage
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -103,7 +109,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "ingest":
         return _ingest(assistant)
     if args.command == "ask":
-        return _ask(assistant, args.question, as_json=args.json)
+        _ask(assistant, args.question, as_json=args.json)
+        return 0
     if args.command == "chat":
         return _chat(assistant)
     if args.command == "eval":
@@ -111,7 +118,7 @@ def _run(args: argparse.Namespace) -> int:
     return _serve(assistant)
 
 
-def _serve(assistant) -> int:
+def _serve(assistant: Assistant) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     pool = ThreadPoolExecutor(max_workers=1)
@@ -131,12 +138,12 @@ def _serve(assistant) -> int:
     return 0
 
 
-def _ingest(assistant) -> int:
+def _ingest(assistant: Assistant) -> int:
     _print_report(assistant.ingest(progress=sys.stderr.isatty()))
     return 0
 
 
-def _print_report(report, label: str = "") -> None:
+def _print_report(report: IngestReport, label: str = "") -> None:
     """Files skipped and notes (an index rebuilt, ...) on stderr, then the summary."""
     for reason in report.skipped.values():
         print(f"skipped: {reason}", file=sys.stderr)
@@ -145,7 +152,10 @@ def _print_report(report, label: str = "") -> None:
     print(label + report.summary(), flush=True)
 
 
-def _ask(assistant, question: str, as_json: bool = False, history: list[dict] | None = None):
+def _ask(
+    assistant: Assistant, question: str, as_json: bool = False, history: list[dict[str, str]] | None = None
+) -> Answer:
+    """Print the answer (streamed on a terminal) and its sources, or the whole Answer as JSON."""
     from .results import Answer
 
     live = sys.stdout.isatty() and not as_json
@@ -158,13 +168,13 @@ def _ask(assistant, question: str, as_json: bool = False, history: list[dict] | 
     assert answer is not None
     if as_json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
-        return 0
+        return answer
     print("\r\033[K" + answer.text if live else answer.text)
     print(format_sources(answer))
-    return answer if history is not None else 0
+    return answer
 
 
-def _eval(assistant, args: argparse.Namespace) -> int:
+def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .errors import AssistantError
@@ -198,10 +208,12 @@ def _eval(assistant, args: argparse.Namespace) -> int:
     return 0
 
 
-def format_sources(answer) -> str:
+def format_sources(answer: Answer) -> str:
+    """The cited passages (or, for a refusal, the closest ones) below an answer in the terminal."""
+    items: list[tuple[int, Passage | Citation]]
     if answer.abstained:
         lines = ["", "Closest passages (they do not answer the question):"]
-        items = [(i, p) for i, p in enumerate(answer.passages, start=1)]
+        items = list(enumerate(answer.passages, start=1))
     else:
         lines = ["", "Sources:"]
         items = [(c.marker, c) for c in answer.citations]
@@ -217,7 +229,7 @@ def format_sources(answer) -> str:
     return "\n".join(lines)
 
 
-def _chat(assistant) -> int:
+def _chat(assistant: Assistant) -> int:
     print(
         f"Answers by {assistant.model}. Ask about the articles; an empty line or Ctrl-D ends.",
         file=sys.stderr,

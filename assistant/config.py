@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
-LLMChoice = Literal["local", "openai", "extractive"]
 LLM_CHOICES: tuple[str, ...] = ("local", "openai", "extractive")
 
 
@@ -60,7 +59,7 @@ class Settings:
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         """Defaults, then ASSISTANT_* (and OPENAI_*) environment variables, then non-None overrides."""
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}
         for f in fields(cls):
             raw = os.environ.get(ENV_NAMES.get(f.name, "ASSISTANT_" + f.name.upper()))
             if raw not in (None, ""):

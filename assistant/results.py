@@ -1,4 +1,4 @@
-"""The values the public API returns."""
+"""The values the public API returns: passages, a prepared context, citations, answers."""
 
 from __future__ import annotations
 
@@ -17,6 +17,21 @@ class Passage:
     end: int
     chunk_id: str = ""
     source: str = ""
+
+
+@dataclass
+class Context:
+    """What retrieval found for a question, ready to show before the answer is generated
+    (`Assistant.prepare_context`); `Assistant.answer_stream` writes the answer from it."""
+
+    question: str
+    search_query: str  # the standalone question retrieval ran on (differs from question for follow-ups)
+    passages: list[Passage]
+    covered: bool  # False: the evidence is too weak, the model will not be called
+    timings: dict[str, float] = field(default_factory=dict)
+    missing_names: list[str] = field(default_factory=list)  # names in the question no passage mentions
+    # What the model reads: passage index -> its chosen sentences; empty: the whole passages.
+    evidence: dict[int, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

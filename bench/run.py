@@ -56,7 +56,8 @@ def row(
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())  # fmt: skip
-    mem = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) / 2**20
+    found = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
+    mem = int(found.group(1)) / 2**20 if found else 0.0
     return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Python {platform.python_version()}, no GPU"
 
 
@@ -72,10 +73,10 @@ def timed(fn, *args, repeat: int = 1) -> list[float]:
 def bench_ingest_and_retrieval(tmp: Path, questions: list[str]) -> Assistant:
     from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
 
-    from assistant.chunking import chunk_document
-    from assistant.corpus import list_corpus, load_document
-    from assistant.embeddings import get_embedding_model
-    from assistant.ingest import chunk_nodes, embedded_text
+    from assistant.indexing.chunking import chunk_document
+    from assistant.indexing.documents import list_corpus, load_document
+    from assistant.indexing.ingest import embedded_text
+    from assistant.models.embeddings import get_embedding_model
     from bench.scale_corpus import write_mixed_corpus
 
     print("ingest and retrieval", flush=True)
@@ -95,7 +96,7 @@ def bench_ingest_and_retrieval(tmp: Path, questions: list[str]) -> Assistant:
         size, overlap = settings.chunk_words, settings.chunk_overlap_sentences
         docs = [load_document(p) for p in list_corpus(corpus)]
         # The same texts ingest embeds, in one call.
-        chunks = [embedded_text(n) for d in docs for n in chunk_nodes(chunk_document(d, size, overlap))]
+        chunks = [embedded_text(c) for d in docs for c in chunk_document(d, size, overlap)]
         raw, ingest = [], []
         for n in range(pairs):  # in pairs, which goes first alternating: the machine's drift hits both alike
             index = tmp / f"index-{corpus.name}-{n}"
@@ -112,30 +113,30 @@ def bench_ingest_and_retrieval(tmp: Path, questions: list[str]) -> Assistant:
         paired = [r / i for r, i in zip(raw, ingest, strict=True)]
         row(f"ingest ÷ raw throughput, {what}, {pairs} pairs", paired, "×", target="≥ 0.90× raw")
     row("re-ingest, unchanged corpus", timed(assistant.ingest, repeat=5), "s", target="≤ 1 s")
-    index = str(assistant.settings.index_dir)
+    index_dir = str(assistant.settings.index_dir)
     cli = [
         str(Path(sys.executable).parent / "assistant"),
         "ingest",
         "--corpus",
         str(articles),
         "--index",
-        index,
+        index_dir,
     ]
     quiet = functools.partial(subprocess.run, capture_output=True, check=True)
     row("re-ingest, unchanged, whole CLI process", timed(quiet, cli, repeat=3), "s")
 
     ours = [t for q in questions for t in timed(assistant.retrieve, q, repeat=3)]
-    docs = SimpleDirectoryReader(str(settings.corpus_dir)).load_data()
-    baseline = VectorStoreIndex.from_documents(docs, embed_model=model).as_retriever()
+    peer_docs = SimpleDirectoryReader(str(settings.corpus_dir)).load_data()
+    baseline = VectorStoreIndex.from_documents(peer_docs, embed_model=model).as_retriever()
     base = [t for q in questions for t in timed(baseline.retrieve, q, repeat=3)]
     row(f"retrieval, {len(chunks)} chunks (hybrid)", ours, "ms", base, "≤ 50 ms p50")
     return assistant
 
 
 def bench_scale(sizes: list[int], questions: list[str]) -> None:
-    from assistant.embeddings import get_embedding_model
-    from assistant.index_store import IndexStore
-    from assistant.retrieval import HybridRetriever
+    from assistant.answering.retrieval import HybridRetriever
+    from assistant.indexing.embedded_store import EmbeddedStore
+    from assistant.models.embeddings import get_embedding_model
     from bench.scale_corpus import build_scale_index
 
     cache = Path(os.environ.get("ASSISTANT_BENCH_CACHE", Path.home() / ".cache" / "assistant" / "bench"))
@@ -144,7 +145,7 @@ def bench_scale(sizes: list[int], questions: list[str]) -> None:
         took = f"built in {seconds:.0f} s" if seconds is not None else "build time not recorded"
         note = f"cached; {took} when made" if cached else took
         print(f"scale index of {size:,} chunks ({note}, {folder})", flush=True)
-        retriever = HybridRetriever(IndexStore.open(folder), get_embedding_model())
+        retriever = HybridRetriever(EmbeddedStore.open(folder), get_embedding_model())
         retriever.retrieve(questions[0], 4)  # first query loads the HNSW index into memory
         times = [t for q in questions for t in timed(retriever.retrieve, q, 4, repeat=2)]
         target = {10_000: "≤ 30 ms p50", 100_000: "≤ 100 ms p50"}.get(size, "")
@@ -153,8 +154,10 @@ def bench_scale(sizes: list[int], questions: list[str]) -> None:
 
 def bench_answers(assistant: Assistant, questions) -> None:
     from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
+    from llama_index.core.base.response.schema import StreamingResponse
 
-    from assistant.embeddings import get_embedding_model
+    from assistant.models.embeddings import get_embedding_model
+    from assistant.models.llm import build_llm
     from assistant.results import Answer
 
     print(f"answers, local model, {len(questions)} answerable questions", flush=True)
@@ -171,7 +174,7 @@ def bench_answers(assistant: Assistant, questions) -> None:
                 sources.append(sum(event.timings.get(k, 0.0) for k in ("condense", "retrieval", "evidence")))
         total.append(time.perf_counter() - t)
         first.append(ttft or total[-1])
-    llm = assistant.pipeline.llm
+    llm = build_llm(assistant.settings)  # the same model (llama.cpp's is loaded once per process)
     docs = SimpleDirectoryReader(str(assistant.settings.corpus_dir)).load_data()
     engine = VectorStoreIndex.from_documents(docs, embed_model=get_embedding_model()).as_query_engine(
         llm=llm, streaming=True
@@ -180,7 +183,9 @@ def bench_answers(assistant: Assistant, questions) -> None:
     for q in questions:
         t = time.perf_counter()
         ttft, text = None, ""
-        for delta in engine.query(q.question).response_gen:
+        response = engine.query(q.question)
+        assert isinstance(response, StreamingResponse)  # streaming=True
+        for delta in response.response_gen:
             if delta and ttft is None:
                 ttft = time.perf_counter() - t
             text += delta
@@ -209,7 +214,7 @@ def bench_answers(assistant: Assistant, questions) -> None:
 def bench_serve(tmp: Path, question: str) -> None:
     from gradio_client import Client
 
-    from assistant.llms.model_file import ensure_model_file
+    from assistant.models.model_file import ensure_model_file
 
     print("serving process", flush=True)
     with socket.socket() as s:
@@ -230,7 +235,7 @@ def bench_serve(tmp: Path, question: str) -> None:
         t = time.perf_counter()
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         try:
-            for line in proc.stdout:
+            for line in proc.stdout or ():
                 if "Chat ready" in line:
                     break
             ready.append(time.perf_counter() - t)
@@ -238,7 +243,9 @@ def bench_serve(tmp: Path, question: str) -> None:
                 question, api_name="/chat"
             )
             status = Path(f"/proc/{proc.pid}/status").read_text()
-            peak.append(int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 2**20)
+            high = re.search(r"VmHWM:\s+(\d+)", status)
+            assert high, status
+            peak.append(int(high.group(1)) / 2**20)
         finally:
             proc.terminate()
             proc.wait(timeout=30)

@@ -13,11 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.chunking import sentences
 from assistant.config import Settings
-from assistant.corpus import list_corpus, load_document
-from assistant.embeddings import get_embedding_model
-from assistant.index_store import MANIFEST_VERSION, DocEntry, IndexStore, chunk_node
+from assistant.indexing.chunking import Chunk
+from assistant.indexing.documents import list_corpus, load_document
+from assistant.indexing.embedded_store import EmbeddedStore
+from assistant.indexing.store import MANIFEST_VERSION, DocEntry
+from assistant.models.embeddings import get_embedding_model
+from assistant.text import sentences
 
 RECIPE = MANIFEST_VERSION  # an index is rebuilt when its format changes
 BATCH = 5000
@@ -59,29 +61,25 @@ def build_scale_index(size: int, settings: Settings, cache_root: Path) -> tuple[
     texts = corpus_sentences(settings.corpus_dir)
     vectors = np.array(get_embedding_model().get_text_embedding_batch(texts))
     rng = random.Random(size)
-    store, _ = IndexStore.open_for_update(folder)
+    store, _ = EmbeddedStore.open_for_update(folder)
     store.manifest.revision = 1
     for offset in range(0, size, BATCH):
-        nodes = []
+        chunks, chunk_vectors = [], []
         for n in range(offset, min(size, offset + BATCH)):
             picks = rng.sample(range(len(texts)), 3)
             vector = vectors[picks].mean(axis=0)
             doc_id = f"synthetic-{n // 100:05d}"
-            node = chunk_node(
-                f"{doc_id}:{n}",
-                " ".join(texts[i] for i in picks),
-                {"doc_id": doc_id, "title": doc_id, "source": "synthetic", "start": 0, "end": 0},
-            )
-            node.embedding = (vector / np.linalg.norm(vector)).tolist()
-            nodes.append(node)
-        store.add(nodes)
+            text = " ".join(texts[i] for i in picks)
+            chunks.append(Chunk(f"{doc_id}:{n}", doc_id, doc_id, "synthetic", text, 0, 0, ""))
+            chunk_vectors.append((vector / np.linalg.norm(vector)).tolist())
+        store.add(chunks, chunk_vectors)
     for d in range((size + 99) // 100):
         doc_id = f"synthetic-{d:05d}"
         store.manifest.documents[doc_id] = DocEntry(
             "synthetic", min(100, size - d * 100), doc_id, "", time.time()
         )
     store.save_manifest()
-    store.rebuild_bm25()
+    store.rebuild_keyword_index()
     seconds = time.perf_counter() - started
     took.write_text(f"{seconds:.1f}")
     return folder, seconds, False

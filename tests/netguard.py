@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from typing import Any
 
 attempts: list[str] = []
 _original_connect = socket.socket.connect
@@ -28,16 +29,16 @@ def _check(sock: socket.socket, address: object) -> None:
         )
 
 
-def _connect(self: socket.socket, address: object) -> None:
+def _connect(self: socket.socket, address: Any) -> None:
     _check(self, address)
     return _original_connect(self, address)
 
 
-def _connect_ex(self: socket.socket, address: object) -> int:
+def _connect_ex(self: socket.socket, address: Any) -> int:
     _check(self, address)
     return _original_connect_ex(self, address)
 
 
 def install() -> None:
-    socket.socket.connect = _connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign]
+    socket.socket.connect = _connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign,assignment]

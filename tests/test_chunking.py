@@ -1,5 +1,6 @@
-from assistant.chunking import chunk_document, sentences
-from assistant.corpus import load_document
+from assistant.indexing.chunking import chunk_document
+from assistant.indexing.documents import load_document
+from assistant.text import sentences
 from tests.conftest import CORPUS
 
 

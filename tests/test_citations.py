@@ -1,4 +1,4 @@
-from assistant.citations import normalise_markers, resolve, split_sentences
+from assistant.answering.citations import normalise_markers, resolve, split_sentences
 from assistant.results import Passage
 
 PASSAGES = [
@@ -64,7 +64,7 @@ def test_a_citation_whose_passage_lacks_the_number_is_moved_to_the_passage_that_
 
 
 def test_strip_markers_leaves_the_claims_for_a_judge():
-    from assistant.citations import strip_markers
+    from assistant.answering.citations import strip_markers
 
     assert strip_markers('She replied: "Be patient and you will see [1]." Rates fell [1, 2].') == (
         'She replied: "Be patient and you will see." Rates fell.'
@@ -72,7 +72,7 @@ def test_strip_markers_leaves_the_claims_for_a_judge():
 
 
 def test_initials_the_model_spaced_out_are_written_as_the_sources_write_them():
-    from assistant.citations import join_initials
+    from assistant.answering.citations import join_initials
 
     sources = "talks with U.S. Trade Representative Jamieson Greer; a novel by J. K. Rowling"
     text = "He met U. S. Trade Representative Greer, then read J. K. Rowling and the E. U. report [1]."

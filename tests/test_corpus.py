@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import load_document, normalise
 from assistant.errors import DocumentError
+from assistant.indexing.documents import load_document, normalise
 from tests.conftest import CORPUS, minimal_pdf
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 from sentence_transformers import SentenceTransformer
 
-from assistant.embeddings import embedding_model_path, get_embedding_model
+from assistant.models.embeddings import embedding_model_path, get_embedding_model
 
 TEXTS = [
     "China's commerce ministry said it had not conducted any consultations or negotiations on tariffs.",

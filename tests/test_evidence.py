@@ -3,7 +3,14 @@
 from pathlib import Path
 
 from assistant import Assistant
-from assistant.evidence import RELEVANCE_GAP, Evidence, question_parts, rank_sentences, select_evidence
+from assistant.answering.evidence import (
+    RELEVANCE_GAP,
+    Evidence,
+    question_parts,
+    rank_sentences,
+    select_evidence,
+)
+from assistant.answering.prompts import answer_messages
 from assistant.results import Passage
 from tests.conftest import CORPUS
 
@@ -145,7 +152,7 @@ def test_the_model_reads_the_sentences_that_answer_not_whole_passages(extractive
     read = " ".join(" ".join(texts) for texts in context.evidence.values())
     assert "ethane" in read
     assert len(read.split()) <= extractive_assistant.settings.evidence_words + 40
-    prompt = pipeline.messages(context)[1].content
+    prompt = str(answer_messages(context)[1].content)
     assert "ethane" in prompt and len(prompt.split()) < sum(len(p.text.split()) for p in context.passages)
     # Every passage the model reads is shown, and the markers it sees are the shown passages' numbers.
     for i in context.evidence:

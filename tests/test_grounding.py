@@ -1,6 +1,6 @@
 """The check that leaves out sentences stating names or figures no passage holds."""
 
-from assistant.grounding import Grounds, drop_ungrounded
+from assistant.answering.checks import Grounds, drop_ungrounded
 
 PASSAGES = [
     "After mutual retaliatory measures, the U.S. currently imposes a 145% tariff on Chinese goods. "

@@ -6,14 +6,22 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, AssistantError, CorpusError, IndexCorruptError, IndexNotFoundError
-from assistant import ingest as ingest_module
 from assistant.errors import IndexFormatError
-from assistant.index_store import IndexStore
+from assistant.indexing import ingest as ingest_module
+from assistant.indexing.embedded_store import EmbeddedStore
+from assistant.indexing.store import Manifest
 from tests.conftest import GENEVA
 
 
 def _assistant(corpus: Path, index: Path) -> Assistant:
     return Assistant(corpus_dir=corpus, index_dir=index, llm="extractive")
+
+
+def _total(counts: dict[str, int | None]) -> int:
+    """Chunks in the index; every document whole in both stores (None: held in part)."""
+    whole = [n for n in counts.values() if n is not None]
+    assert len(whole) == len(counts), counts
+    return sum(whole)
 
 
 def test_incremental_counts(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -24,9 +32,11 @@ def test_incremental_counts(corpus: Path, tmp_path: Path, monkeypatch: pytest.Mo
     assert (index / "chroma").is_dir() and (index / "bm25" / "chunk_ids.json").is_file()
 
     # Unchanged corpus: no embedding is computed; the model is not even loaded.
-    import assistant.ingest as ingest_module
+    import assistant.indexing.ingest as ingest_module
 
-    monkeypatch.setattr("assistant.embeddings.get_embedding_model", lambda: pytest.fail("embedded again"))
+    monkeypatch.setattr(
+        "assistant.models.embeddings.get_embedding_model", lambda: pytest.fail("embedded again")
+    )
     again = a.ingest()
     assert (len(again.unchanged), again.embedded, again.chunks) == (5, 0, first.chunks)
     monkeypatch.undo()
@@ -42,9 +52,9 @@ def test_incremental_counts(corpus: Path, tmp_path: Path, monkeypatch: pytest.Mo
     assert third.updated == ["05-us-china-talks-lose-momentum-after-geneva"]
     assert third.removed == ["01-tariff-pause-race-against-90-day-deadline"]
     assert third.added == ["06-new"] and len(third.unchanged) == 3
-    counts = IndexStore.open(index).chunk_counts()
+    counts = EmbeddedStore.open(index).chunk_counts()
     assert "01-tariff-pause-race-against-90-day-deadline" not in counts
-    assert sum(counts.values()) == third.chunks
+    assert _total(counts) == third.chunks
     top = a.retrieve("How many tonnes of soybeans did China buy?", k=1)[0]
     assert top.doc_id == "06-new" and "12 million tonnes" in top.text
     assert all(
@@ -89,18 +99,18 @@ def test_interrupted_ingest_is_repaired_by_the_next_run(
         path.write_text(path.read_text() + "\nAn added closing line for the update.\n")
 
     calls = {"n": 0}
-    original = IndexStore.replace_documents
+    original = EmbeddedStore.replace
 
-    def crash_midway(self, nodes_by_doc):
+    def crash_midway(self, chunks_by_doc, vectors):
         calls["n"] += 1
         if calls["n"] == 3:  # the third document's new texts written, its vectors never added
-            self.delete_documents(list(nodes_by_doc))
-            self.table.add([(n.node_id, n.text, n.metadata) for ns in nodes_by_doc.values() for n in ns])
+            self.delete(list(chunks_by_doc))
+            self.table.add([(c.chunk_id, c.text, c.metadata()) for cs in chunks_by_doc.values() for c in cs])
             raise KeyboardInterrupt
-        return original(self, nodes_by_doc)
+        return original(self, chunks_by_doc, vectors)
 
     monkeypatch.setattr(ingest_module, "EMBED_GROUP", 1)  # a group per document
-    monkeypatch.setattr(IndexStore, "replace_documents", crash_midway)
+    monkeypatch.setattr(EmbeddedStore, "replace", crash_midway)
     with pytest.raises(KeyboardInterrupt):
         a.ingest()
     monkeypatch.undo()
@@ -110,8 +120,8 @@ def test_interrupted_ingest_is_repaired_by_the_next_run(
         _assistant(corpus, index).retrieve(GENEVA)
     repaired = _assistant(corpus, index).ingest()
     assert len(repaired.unchanged) == 2 and len(repaired.updated) == 3
-    counts = IndexStore.open(index).chunk_counts()
-    assert len(counts) == 5 and sum(counts.values()) == repaired.chunks >= full.chunks
+    counts = EmbeddedStore.open(index).chunk_counts()
+    assert len(counts) == 5 and _total(counts) == repaired.chunks >= full.chunks
     assert _assistant(corpus, index).retrieve(GENEVA, k=2)
 
 
@@ -138,7 +148,7 @@ def test_an_index_in_another_format_is_reported_then_rebuilt_in_place(corpus: Pa
     (index / "chunks.sqlite3").unlink()
     keywords = index / "bm25"  # format 2's keyword index: LlamaIndex's files, with the same revision
     (keywords / "chunk_ids.json").rename(keywords / "retriever.json")
-    IndexStore(index, None).collection.add(  # a format-2 row of a document no longer in the corpus
+    EmbeddedStore(index, Manifest()).collection.add(  # a format-2 row of a document no longer in the corpus
         ids=["gone:0-9:a"], embeddings=[[0.05] * 384], metadatas=[{"doc_id": "gone", "text": "Old text"}]
     )
     with pytest.raises(IndexFormatError, match=r"another version of the assistant \(format 2.*ingest"):
@@ -146,9 +156,9 @@ def test_an_index_in_another_format_is_reported_then_rebuilt_in_place(corpus: Pa
     report = _assistant(corpus, index).ingest()
     assert len(report.added) == 5 and report.chunks == first.chunks
     assert "built by another version" in report.notes[0] and not list(tmp_path.glob("index.corrupt-*"))
-    counts = IndexStore.open(index).chunk_counts()
-    assert "gone" not in counts and sum(counts.values()) == first.chunks  # no old row is left
-    assert IndexStore.open(index).bm25_current() and not (keywords / "retriever.json").exists()
+    counts = EmbeddedStore.open(index).chunk_counts()
+    assert "gone" not in counts and _total(counts) == first.chunks  # no old row is left
+    assert EmbeddedStore.open(index).keyword_index_current() and not (keywords / "retriever.json").exists()
     assert _assistant(corpus, index).retrieve(GENEVA, k=1)
 
 
@@ -169,7 +179,7 @@ def test_a_keyword_index_without_its_ids_is_reported_then_rebuilt(corpus: Path, 
 def test_a_failed_chunk_table_write_is_not_called_damage(corpus: Path, tmp_path: Path):
     index = tmp_path / "index"
     _assistant(corpus, index).ingest()
-    table = IndexStore.open(index).table
+    table = EmbeddedStore.open(index).table
     cid, (text, meta) = next(iter(table.get(list(table.texts())[:1]).items()))
     with pytest.raises(AssistantError, match="UNIQUE") as raised:  # a write that fails is not a damaged index
         table.add([(cid, text, meta)])
@@ -186,14 +196,14 @@ def test_corrupt_vector_store_is_reported(corpus: Path, tmp_path: Path):
     sqlite = index / "chroma" / "chroma.sqlite3"
     sqlite.write_bytes(b"this is not a database" * 100)
     with pytest.raises(IndexCorruptError, match="vector store"):
-        IndexStore.open(index)
+        EmbeddedStore.open(index)
 
 
 @pytest.mark.parametrize("store_side", ["table", "chroma"])
 def test_a_document_missing_from_one_store_is_indexed_again(corpus: Path, tmp_path: Path, store_side: str):
     index = tmp_path / "index"
     first = _assistant(corpus, index).ingest()
-    store = IndexStore.open(index)
+    store = EmbeddedStore.open(index)
     doc = sorted(store.manifest.documents)[0]
     if store_side == "table":
         store.table.delete_documents([doc])
@@ -202,14 +212,14 @@ def test_a_document_missing_from_one_store_is_indexed_again(corpus: Path, tmp_pa
     assert store.chunk_counts()[doc] is None  # the stores disagree
     report = _assistant(corpus, index).ingest()  # the content is unchanged: only the counts tell
     assert report.updated == [doc] and report.chunks == first.chunks
-    assert sum(IndexStore.open(index).chunk_counts().values()) == first.chunks
+    assert _total(EmbeddedStore.open(index).chunk_counts()) == first.chunks
 
 
 def test_chunks_left_in_one_store_only_are_deleted(corpus: Path, tmp_path: Path):
     # An interrupted write can leave a chunk in Chroma or in the chunk table alone.
     index = tmp_path / "index"
     first = _assistant(corpus, index).ingest()
-    store = IndexStore.open(index)
+    store = EmbeddedStore.open(index)
     meta = {"doc_id": "gone", "title": "Gone", "source": "gone.md", "start": 0, "end": 8}
     store.table.add([("gone:0-8:a", "Old text", meta)])
     store.collection.add(ids=["lost:0-8:b"], embeddings=[[0.05] * 384], metadatas=[{"doc_id": "lost"}])
@@ -239,16 +249,16 @@ def test_chunks_are_read_back_in_pages(corpus: Path, tmp_path: Path, monkeypatch
     # One Chroma get() of every chunk fails in SQLite at ~100,000 chunks; a small page makes pages here.
     index = tmp_path / "index"
     report = _assistant(corpus, index).ingest()
-    store = IndexStore.open(index)
+    store = EmbeddedStore.open(index)
     whole = store.chunk_counts()
-    monkeypatch.setattr("assistant.index_store.PAGE", 7)
-    assert store.chunk_counts() == whole and sum(whole.values()) == report.chunks > 7
+    monkeypatch.setattr("assistant.indexing.embedded_store.PAGE", 7)
+    assert store.chunk_counts() == whole and _total(whole) == report.chunks > 7
     # Written in pages too, and read back whole.
     _assistant(corpus, tmp_path / "paged").ingest()
-    paged = IndexStore.open(tmp_path / "paged")
+    paged = EmbeddedStore.open(tmp_path / "paged")
     assert paged.chunk_counts() == whole and paged.table.texts() == store.table.texts()
     ids = list(store.table.texts())
-    assert sorted(paged.chunks(ids)) == sorted(ids)
+    assert sorted(paged.get(ids)) == sorted(ids)
 
 
 @pytest.mark.parametrize("group, writes", [(256, 1), (20, 3)])
@@ -256,15 +266,15 @@ def test_documents_are_written_a_group_at_a_time(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, group: int, writes: int
 ):
     calls = []
-    original = IndexStore.replace_documents
+    original = EmbeddedStore.replace
 
-    def counted(self, nodes_by_doc):
-        calls.append(sorted(nodes_by_doc))
-        return original(self, nodes_by_doc)
+    def counted(self, chunks_by_doc, vectors):
+        calls.append(sorted(chunks_by_doc))
+        return original(self, chunks_by_doc, vectors)
 
     monkeypatch.setattr(ingest_module, "EMBED_GROUP", group)
-    monkeypatch.setattr(IndexStore, "replace_documents", counted)
+    monkeypatch.setattr(EmbeddedStore, "replace", counted)
     report = _assistant(corpus, tmp_path / "index").ingest()
     assert len(calls) == writes and sorted(d for c in calls for d in c) == sorted(report.added)
-    counts = IndexStore.open(tmp_path / "index").chunk_counts()
-    assert sum(counts.values()) == report.chunks == report.embedded
+    counts = EmbeddedStore.open(tmp_path / "index").chunk_counts()
+    assert _total(counts) == report.chunks == report.embedded

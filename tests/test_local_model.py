@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Answer, Assistant, ModelError
-from assistant.llms import model_file
+from assistant.models import model_file
 from tests.conftest import CORPUS
 
 
@@ -31,7 +31,12 @@ def test_a_settled_verified_file_is_not_hashed_again_until_it_changes(tmp_path: 
     model_file.ensure_model_file(tmp_path)  # hashed, then stamped
     assert stamp.exists()
     hashed = []
-    monkeypatch.setattr(model_file, "sha256_of", lambda p: hashed.append(p) or model_file.MODEL_SHA256)
+
+    def counted(path: Path) -> str:
+        hashed.append(path)
+        return model_file.MODEL_SHA256
+
+    monkeypatch.setattr(model_file, "sha256_of", counted)
     monkeypatch.setattr(model_file, "_verified", set())
     model_file.ensure_model_file(tmp_path)
     assert hashed == []  # the stamp matched its stat
@@ -109,15 +114,18 @@ def test_injection_in_a_passage_changes_nothing(tmp_path: Path):
 
 
 def test_warm_up_has_the_model_read_the_fixed_start_of_every_answer_prompt(local_assistant):
-    from assistant.llms.local import chatml
+    from assistant.answering.prompts import answer_messages
+    from assistant.models.local import chatml
 
     pipeline = local_assistant.pipeline
     # Another prompt was read last (as after a follow-up's rewriting), so warm_up has work to do.
-    pipeline.llm.complete("<|im_start|>user\nSay yes.<|im_end|>\n<|im_start|>assistant\n", formatted=True)
+    pipeline.generator.llm.complete(
+        "<|im_start|>user\nSay yes.<|im_end|>\n<|im_start|>assistant\n", formatted=True
+    )
     local_assistant.warm_up()
-    llama = pipeline.llm.llama
+    llama = pipeline.generator.llm.llama
     cached = list(llama._input_ids[: llama.n_tokens])
-    messages = pipeline.messages(local_assistant.prepare_context("Who is Greta Peisch?"))
+    messages = answer_messages(local_assistant.prepare_context("Who is Greta Peisch?"))
 
     def tokens(text: str) -> list[int]:
         return llama.tokenize(text.encode(), add_bos=False, special=True)
@@ -131,9 +139,9 @@ def test_warm_up_has_the_model_read_the_fixed_start_of_every_answer_prompt(local
 
 def test_the_fixed_prompt_evaluated_once_is_loaded_from_disk_by_the_next_process(tmp_path: Path):
     from assistant import Settings
-    from assistant.llms.factory import build_llm
+    from assistant.models.llm import build_local_llm
 
-    llm = build_llm(Settings.from_env(llm="local"))
+    llm = build_local_llm(Settings.from_env(llm="local"))
     llm.state_dir = str(tmp_path)
     llama = llm.llama
     prefix = "<|im_start|>system\nAnswer in one short sentence.<|im_end|>\n<|im_start|>user\nQuestion: "
@@ -166,10 +174,10 @@ def test_the_fixed_prompt_evaluated_once_is_loaded_from_disk_by_the_next_process
 
 def test_a_saved_prompt_state_in_a_read_only_cache_folder_is_still_used(tmp_path: Path, monkeypatch):
     from assistant import Settings
-    from assistant.llms import prefix_state
-    from assistant.llms.factory import build_llm
+    from assistant.models import prefix_state
+    from assistant.models.llm import build_local_llm
 
-    llm = build_llm(Settings.from_env(llm="local"))
+    llm = build_local_llm(Settings.from_env(llm="local"))
     llm.state_dir = str(tmp_path)
     prefix = "<|im_start|>system\nAnswer briefly.<|im_end|>\n<|im_start|>user\nQuestion: "
     llm.warm_prefix(prefix)

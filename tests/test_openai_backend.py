@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from assistant import Assistant, BackendError
+from assistant import Answer, Assistant, BackendError
 from assistant.cli import format_sources
 from assistant.ui.render import left_out_note
 from tests.conftest import CORPUS
@@ -97,9 +97,9 @@ def _assistant(built_index, base_url: str, key: str, model: str = "test-model") 
 def test_compatible_server_streams_a_cited_answer(server, built_index):
     FakeOpenAI.requests.clear()
     a = _assistant(built_index, server, "good-key")
-    events = list(a.stream("What was the U.S. tariff on Chinese goods after the Geneva talks?"))
-    answer = events[-1]
-    assert "".join(events[:-1]) == REPLY  # streamed as it came
+    *deltas, answer = a.stream("What was the U.S. tariff on Chinese goods after the Geneva talks?")
+    assert isinstance(answer, Answer)
+    assert "".join(str(d) for d in deltas) == REPLY  # streamed as it came
     # [9] points at no passage and is dropped; [1] stays, or moves to the passage that holds "30%".
     assert re.fullmatch(
         r"The U\.S\. lowered its tariff on Chinese goods to 30% \[\d\]\. Talks later stalled\.", answer.text

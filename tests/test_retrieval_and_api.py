@@ -3,7 +3,7 @@
 import pytest
 
 from assistant import Answer, InvalidQuestionError
-from assistant.retrieval import reciprocal_rank_fusion
+from assistant.answering.retrieval import reciprocal_rank_fusion
 from tests.conftest import GENEVA
 
 
@@ -35,16 +35,16 @@ def test_every_passage_carries_its_cosine_to_the_question(extractive_assistant, 
     import numpy as np
 
     retriever = extractive_assistant.pipeline.retriever
-    nearest = retriever.store.nearest
+    nearest = retriever.store.query
     # As in a large index, where a chunk BM25 finds may rank far down the dense list: read only its top 2.
-    monkeypatch.setattr(retriever.store, "nearest", lambda vector, n: nearest(vector, 2))
+    monkeypatch.setattr(retriever.store, "query", lambda vector, n: nearest(vector, 2))
     passages = retriever.retrieve(GENEVA, 5)
     vector = np.array(retriever.embed_model.get_query_embedding(GENEVA))
     dense = {chunk_id for chunk_id, _ in nearest(vector, 2)}
     assert len(passages) == 5 and len({p.chunk_id for p in passages} - dense) >= 3  # found by BM25 alone
-    stored = retriever.store.chunks([p.chunk_id for p in passages])
+    stored = retriever.store.get([p.chunk_id for p in passages])
     for p in passages:
-        chunk = np.array(stored[p.chunk_id][1])
+        chunk = np.array(stored[p.chunk_id].vector)
         cosine = float(vector @ chunk / np.linalg.norm(vector) / np.linalg.norm(chunk))
         assert p.score == pytest.approx(cosine, abs=1e-4)
 

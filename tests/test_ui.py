@@ -150,6 +150,7 @@ def test_browser_chat_streams_cites_and_links(server):
             assert "Bessent" in page.locator("#chat").inner_text()
             link = page.locator("#chat a.cite").first
             target = link.get_attribute("href")
+            assert target and target.startswith("#source-")
             link.click()
             page.wait_for_function(f"location.hash === '{target}'", timeout=10_000)
             card = page.locator(target)

@@ -75,12 +75,12 @@ def _run_peer(assistant: Assistant, questions: list[EvalQuestion], results_dir: 
     """The plain LlamaIndex pipeline; its answers are cached, since nothing of ours changes them."""
     from tqdm import tqdm
 
-    from ..embeddings import get_embedding_model
+    from ..models.embeddings import get_embedding_model
+    from ..models.llm import build_llm
     from ..results import Answer, Passage
     from .peer import PeerPipeline
     from .runner import score_answer
 
-    pipeline = assistant.pipeline
     corpus = sorted(
         (p.name, p.stat().st_size) for p in assistant.settings.corpus_dir.iterdir() if p.is_file()
     )
@@ -89,7 +89,10 @@ def _run_peer(assistant: Assistant, questions: list[EvalQuestion], results_dir: 
     cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
     todo = list(dict.fromkeys(q.question for q in questions if q.question not in cache))
     if todo:
-        peer = PeerPipeline(assistant.settings.corpus_dir, get_embedding_model(), pipeline.llm)
+        # The same model as ours (llama.cpp's is loaded once per process and shared).
+        peer = PeerPipeline(
+            assistant.settings.corpus_dir, get_embedding_model(), build_llm(assistant.settings)
+        )
         # Its prompt starts with two 1,024-token chunks (≈ 33 s for the model to read): questions that
         # retrieve the same chunks run one after another, so llama.cpp reuses what it has read (about a
         # third of the time). The answers are the same; the latency is then not a cold figure.
@@ -109,10 +112,16 @@ def _run_peer(assistant: Assistant, questions: list[EvalQuestion], results_dir: 
     return {"name": PeerPipeline.name, "note": note, **_section(results)}
 
 
-def _run_judge(assistant, judge: str, options: EvalOptions, questions, ours: list[QuestionResult]) -> dict:
+def _run_judge(
+    assistant: Assistant,
+    judge: str,
+    options: EvalOptions,
+    questions: list[EvalQuestion],
+    ours: list[QuestionResult],
+) -> dict:
     from tqdm import tqdm
 
-    from ..citations import strip_markers
+    from ..answering.citations import strip_markers
     from .judge import METRICS, REQUESTS, Sample, open_judge
     from .judge_check import run_judge_check
 

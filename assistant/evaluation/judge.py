@@ -96,7 +96,7 @@ def open_judge(settings: Settings, kind: str, cache_dir: Path) -> Iterator[Judge
     from ragas.cache import DiskCacheBackend
     from ragas.embeddings import HuggingFaceEmbeddings
 
-    from ..embeddings import embedding_model_path
+    from ..models.embeddings import embedding_model_path
 
     cache = DiskCacheBackend(cache_dir=str(cache_dir))  # unchanged prompts are not asked again
     embeddings = HuggingFaceEmbeddings(model=embedding_model_path(), device="cpu")
@@ -109,7 +109,7 @@ def open_judge(settings: Settings, kind: str, cache_dir: Path) -> Iterator[Judge
         return
     with local_server(settings) as base_url:
         client = _client(base_url, "local", constrain=True)
-        from ..llms.model_file import MODEL_NAME
+        from ..models.model_file import MODEL_NAME
 
         label = f"{MODEL_NAME} (local, llama.cpp server, JSON-schema constrained)"
         yield Judge(label, _ragas_llm("local-judge", client, cache), embeddings, timeout=240)
@@ -169,7 +169,7 @@ async def _add_schema(request: Any) -> None:
 @contextmanager
 def local_server(settings: Settings) -> Iterator[str]:
     """llama-cpp-python's OpenAI-compatible server with the packaged model, on a free loopback port."""
-    from ..llms.model_file import ensure_model_file
+    from ..models.model_file import ensure_model_file
 
     model = settings.model_path or ensure_model_file(settings.cache_dir)
     with socket.socket() as s:

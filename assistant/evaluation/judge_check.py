@@ -69,8 +69,8 @@ def run_judge_check(judge: Judge) -> dict:
         rows.append({"name": planted.name, "faithful": planted.faithful, "score": score, "right": right})
     faithful = [r for r in rows if r["faithful"]]
     unfaithful = [r for r in rows if not r["faithful"]]
-    passed = sum(r["right"] for r in faithful)
-    caught = sum(r["right"] for r in unfaithful)
+    passed = sum(bool(r["right"]) for r in faithful)
+    caught = sum(bool(r["right"]) for r in unfaithful)
     trusted = passed == len(faithful) and caught == len(unfaithful)
     return {
         "rows": rows,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..citations import support
+from ..answering.citations import support
 from ..results import Answer, Passage
 from .questions import EvalQuestion
 
@@ -47,7 +47,7 @@ def read_scores(question: EvalQuestion, answer: Answer) -> dict[str, float]:
 def citation_scores(answer: Answer) -> dict[str, float]:
     """coverage: share of answer sentences with a marker; precision: share of (sentence, cited passage)
     pairs where the passage supports the sentence (its numbers are there, and most of its words)."""
-    from ..citations import split_sentences
+    from ..answering.citations import split_sentences
 
     sentences = [s for s in split_sentences(answer.text) if s.strip()]
     cited = [s for s in sentences if re.search(r"\[\d+\]", s)]

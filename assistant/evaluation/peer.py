@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ..rag import MODEL_REFUSAL
+from ..answering.checks import MODEL_REFUSAL
 from ..results import Answer, Passage
 
 if TYPE_CHECKING:
@@ -25,10 +25,13 @@ class PeerPipeline:
 
     def __init__(self, corpus_dir: Path, embed_model: BaseEmbedding, llm: LLM) -> None:
         from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
+        from llama_index.core.query_engine import RetrieverQueryEngine
 
         documents = SimpleDirectoryReader(str(corpus_dir), required_exts=[".md", ".txt"]).load_data()
         index = VectorStoreIndex.from_documents(documents, embed_model=embed_model)
-        self.engine = index.as_query_engine(llm=llm)
+        engine = index.as_query_engine(llm=llm)
+        assert isinstance(engine, RetrieverQueryEngine)  # what as_query_engine() builds
+        self.engine = engine
         self.model = getattr(llm.metadata, "model_name", "llm")
 
     def chunks_for(self, question: str) -> tuple[str, ...]:
@@ -46,8 +49,8 @@ class PeerPipeline:
                 title=str(n.node.metadata.get("file_name", "")),
                 text=n.node.get_content(),
                 score=float(n.score or 0.0),
-                start=int(n.node.start_char_idx or 0),
-                end=int(n.node.end_char_idx or 0),
+                start=int(getattr(n.node, "start_char_idx", None) or 0),
+                end=int(getattr(n.node, "end_char_idx", None) or 0),
             )
             for n in response.source_nodes
         ]

@@ -9,8 +9,9 @@ from collections.abc import Callable, Iterator
 import gradio as gr
 
 from ..api import Assistant
-from ..corpus import SUPPORTED_SUFFIXES
 from ..errors import AssistantError
+from ..indexing.documents import SUPPORTED_SUFFIXES
+from ..indexing.ingest import IngestReport
 from ..results import Answer
 from .render import cited_sentences, left_out_note, link_markers, sources_panel, strip_links
 
@@ -41,7 +42,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         yield "", panel  # the sources appear as soon as retrieval is done
         text = ""
         try:
-            for event in assistant.pipeline.answer_stream(context):
+            for event in assistant.answer_stream(context):
                 if isinstance(event, Answer):
                     panel = sources_panel(
                         event.passages, event.search_query, event.question, not event.abstained,
@@ -166,7 +167,7 @@ def _text(content: object) -> str:
     return str(content)
 
 
-def _report_markdown(report) -> str:
+def _report_markdown(report: IngestReport) -> str:
     lines = [report.summary()]
     lines += [f"- ⚠️ not added: {reason}" for reason in report.skipped.values()]
     return "\n".join(lines)

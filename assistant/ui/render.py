@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 import re
 
-from ..chunking import sentences
 from ..results import Answer, Passage
+from ..text import sentences, words
 
 
 def link_markers(text: str) -> str:
@@ -82,4 +82,4 @@ def highlight(passage: str, answer_sentences: tuple[str, ...]) -> str:
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9%]+", text.lower()) if len(w) > 3 or any(c.isdigit() for c in w)}
+    return {w for w in words(text) if len(w) > 3 or any(c.isdigit() for c in w)}

@@ -9,8 +9,8 @@ import shutil
 import time
 from pathlib import Path
 
-from .corpus import load_document
-from .errors import DocumentError
+from ..errors import DocumentError
+from .documents import load_document
 
 REMOVED_FOLDER = ".removed"
 

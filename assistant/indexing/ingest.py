@@ -1,6 +1,6 @@
-"""Incremental ingest: corpus folder → documents → chunks → embeddings → Chroma + chunk table + BM25.
+"""Incremental ingest: corpus folder → documents → chunks → embeddings → the index store.
 
-Unchanged documents (same content hash, same chunking, same chunk count in Chroma and the chunk table)
+Unchanged documents (same content hash, same chunking, same chunk count in every part of the store)
 cost nothing: no embedding model is even loaded. Documents are replaced whole (delete, then add), a group
 at a time, and recorded in the manifest right after, so an interruption leaves at most one group to
 repair next run.
@@ -8,22 +8,21 @@ repair next run.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from ..config import Settings
+from ..errors import CorpusError, DocumentError
+from ..models.embeddings import EMBED_MODEL_NAME
 from .chunking import Chunk, chunk_document
-from .config import Settings
-from .corpus import Document, list_corpus, load_document
-from .embeddings import EMBED_MODEL_NAME
-from .errors import CorpusError, DocumentError
-from .index_store import MANIFEST_VERSION, DocEntry, IndexStore, Manifest, chunk_node
+from .documents import Document, list_corpus, load_document
+from .store import MANIFEST_VERSION, DocEntry, IndexStore, Manifest, open_store_for_update
 
-if TYPE_CHECKING:
-    from llama_index.core.schema import TextNode
+log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]  # (chunks embedded so far, total)
 # Chunks embedded in one call. The model sorts a call's texts by length into passes of 16: a larger group
@@ -61,7 +60,7 @@ def fingerprint(settings: Settings) -> dict[str, object]:
     }
 
 
-def _stale(manifest: Manifest, settings: Settings) -> bool:
+def is_stale(manifest: Manifest, settings: Settings) -> bool:
     """Every stored chunk must be indexed again: written in another format or with other chunking."""
     return manifest.version != MANIFEST_VERSION or manifest.fingerprint != fingerprint(settings)
 
@@ -72,8 +71,8 @@ def ingest(settings: Settings, progress: bool | ProgressCallback = False) -> Ing
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus folder {corpus_dir}/ does not exist")
     report = IngestReport()
-    docs = _load_corpus(corpus_dir, report)
-    store, note = IndexStore.open_for_update(settings.index_dir)
+    docs = load_corpus(corpus_dir, report)
+    store, note = open_store_for_update(settings)
     if note:
         report.notes.append(note)
     manifest = store.manifest
@@ -82,7 +81,7 @@ def ingest(settings: Settings, progress: bool | ProgressCallback = False) -> Ing
             f"no readable documents in {corpus_dir}/"
             + (f" ({len(report.skipped)} skipped: see messages above)" if report.skipped else "")
         )
-    stale = _stale(manifest, settings)
+    stale = is_stale(manifest, settings)
     if stale and manifest.documents:
         report.notes.append("chunking settings changed: re-indexing every document")
     manifest.fingerprint = fingerprint(settings)
@@ -114,7 +113,7 @@ def ingest(settings: Settings, progress: bool | ProgressCallback = False) -> Ing
         store.save_manifest()
     # Orphans: chunks of a document an interrupted run never recorded.
     if removed or orphans:
-        store.delete_documents(removed + orphans)
+        store.delete(removed + orphans)
     for doc_id in removed:
         del manifest.documents[doc_id]
         report.removed.append(doc_id)
@@ -122,14 +121,15 @@ def ingest(settings: Settings, progress: bool | ProgressCallback = False) -> Ing
         total = sum(len(chunks) for _, chunks in todo)
         _index_documents(store, todo, total, progress, report)
     store.save_manifest()
-    if not store.bm25_current():
-        store.rebuild_bm25()
+    if not store.keyword_index_current():
+        store.rebuild_keyword_index()
     report.chunks = sum(e.chunks for e in manifest.documents.values())
     report.seconds = time.perf_counter() - started
+    log.info("ingest of %s/: %s", corpus_dir, report.summary())
     return report
 
 
-def _load_corpus(corpus_dir: Path, report: IngestReport) -> dict[str, Document]:
+def load_corpus(corpus_dir: Path, report: IngestReport) -> dict[str, Document]:
     docs: dict[str, Document] = {}
     for path in list_corpus(corpus_dir):
         try:
@@ -147,95 +147,60 @@ def _load_corpus(corpus_dir: Path, report: IngestReport) -> dict[str, Document]:
     return docs
 
 
-def chunk_nodes(chunks: list[Chunk]) -> list[TextNode]:
-    """Chunks as LlamaIndex nodes, without vectors yet."""
-    return [chunk_node(chunk.chunk_id, chunk.text, chunk.metadata()) for chunk in chunks]
+def embedded_text(chunk: Chunk) -> str:
+    """What the embedding model reads for a chunk: its text alone (titles and offsets are for citing)."""
+    return chunk.text
 
 
-def embedded_text(node: TextNode) -> str:
-    """What the embedding model reads for a node."""
-    from llama_index.core.schema import MetadataMode
+def _index_documents(
+    store: IndexStore,
+    todo: list[tuple[Document, list[Chunk]]],
+    total: int,
+    progress: bool | ProgressCallback,
+    report: IngestReport,
+) -> None:
+    from ..models import embeddings
 
-    return node.get_content(metadata_mode=MetadataMode.EMBED)
-
-
-def _index_documents(store: IndexStore, todo, total: int, progress, report: IngestReport) -> None:
-    from .embeddings import get_embedding_model
-
-    model = get_embedding_model()
+    model = embeddings.get_embedding_model()
     bar = None
     if progress is True:
         from tqdm import tqdm
 
         bar = tqdm(total=total, unit="chunk", desc="Indexing", file=sys.stderr, dynamic_ncols=True)
 
-    def write(group: list[tuple[Document, list[TextNode]]]) -> None:
-        store.replace_documents({doc.doc_id: nodes for doc, nodes in group})
-        for doc, nodes in group:
+    def write(group: list[tuple[Document, list[Chunk]]], vectors: list[list[float]]) -> None:
+        store.replace({doc.doc_id: chunks for doc, chunks in group}, vectors)
+        for doc, chunks in group:
             store.manifest.documents[doc.doc_id] = DocEntry(
                 content_hash=doc.content_hash,
-                chunks=len(nodes),
+                chunks=len(chunks),
                 title=doc.title,
                 source=doc.source,
                 indexed_at=time.time(),
             )
         store.save_manifest()
-        written = sum(len(nodes) for _, nodes in group)
-        report.embedded += written
+        report.embedded += len(vectors)
         if bar is not None:
-            bar.update(written)
+            bar.update(len(vectors))
         elif callable(progress):
             progress(report.embedded, total)
 
-    # Documents are embedded and written in groups of ≥ EMBED_GROUP chunks: one model call, one Chroma
-    # delete and one add a group (a call per short article made small, slow batches and cost ≈ 15 ms of
-    # Chroma overhead each), and the group is recorded in the manifest as soon as it lands.
-    group: list[tuple[Document, list[TextNode]]] = []
+    # Documents are embedded and written in groups of ≥ EMBED_GROUP chunks: one model call, one delete and
+    # one add a group (a call per short article made small, slow batches and cost ≈ 15 ms of Chroma
+    # overhead each), and the group is recorded in the manifest as soon as it lands.
+    group: list[tuple[Document, list[Chunk]]] = []
     try:
         for n, (doc, chunks) in enumerate(todo):
-            group.append((doc, chunk_nodes(chunks)))
-            if sum(len(nodes) for _, nodes in group) < EMBED_GROUP and n < len(todo) - 1:
+            group.append((doc, chunks))
+            if sum(len(chunks) for _, chunks in group) < EMBED_GROUP and n < len(todo) - 1:
                 continue
-            texts = [embedded_text(node) for _, nodes in group for node in nodes]
-            vectors = iter(model.get_text_embedding_batch(texts))
-            for _, nodes in group:
-                for node in nodes:
-                    node.embedding = next(vectors)
-            write(group)
+            texts = [embedded_text(chunk) for _, chunks in group for chunk in chunks]
+            started = time.perf_counter()
+            vectors = model.get_text_embedding_batch(texts)
+            log.debug("embedded %d chunks of %d documents in %.2f s", len(texts), len(group),
+                      time.perf_counter() - started)  # fmt: skip
+            write(group, vectors)
             group = []
     finally:
         if bar is not None:
             bar.close()
-
-
-@dataclass
-class IndexStatus:
-    built: bool
-    documents: dict[str, DocEntry]  # doc_id -> what the index holds
-    pending: list[str]  # doc_ids whose file is new, changed or gone since the last ingest
-
-    def summary(self) -> str:
-        if not self.built:
-            return "not built yet"
-        chunks = sum(d.chunks for d in self.documents.values())
-        state = "current" if not self.pending else f"{len(self.pending)} change(s) not indexed yet"
-        return f"{state} ({len(self.documents)} articles, {chunks} chunks)"
-
-
-def index_status(settings: Settings) -> IndexStatus:
-    """Compare the corpus folder with the manifest, without writing anything."""
-    path = settings.index_dir / "manifest.json"
-    if not path.exists():
-        return IndexStatus(False, {}, [])
-    manifest = Manifest.load(path)
-    report = IngestReport()
-    docs = _load_corpus(settings.corpus_dir, report) if settings.corpus_dir.is_dir() else {}
-    unreadable = {Path(p).stem for p in report.skipped}
-    stale = _stale(manifest, settings)
-    pending = [
-        d
-        for d, doc in docs.items()
-        if stale or d not in manifest.documents or doc.content_hash != manifest.documents[d].content_hash
-    ]
-    pending += [d for d in manifest.documents if d not in docs and d not in unreadable]
-    return IndexStatus(True, manifest.documents, sorted(pending))

@@ -1,80 +1,39 @@
-"""The on-disk index: Chroma (vectors), the chunk table (texts), BM25 beside them, and a manifest.
+"""The embedded index backend: Chroma on disk (vectors), the chunk table (texts), BM25 files, a manifest.
 
 Layout under index_dir:
     chroma/         chromadb.PersistentClient, collection "articles", cosine space; a row per chunk: its
                     vector, and its doc_id as metadata
-    chunks.sqlite3  a row per chunk: its text and what cites it (assistant.chunk_table)
+    chunks.sqlite3  a row per chunk: its text and what cites it (chunk_table)
     bm25/           the keyword index, rebuilt from the chunk table whenever the chunks change
-    manifest.json   per document: content hash, chunk count, title, source, when indexed; plus the
-                    format version, the chunking fingerprint and a revision that the BM25 index must match
-Every write of the manifest is atomic (write, fsync, rename), so an interrupted ingest leaves either
-the old or the new entry, and the next ingest compares the per-document counts of Chroma and the chunk
-table with it to repair.
+    manifest.json   see store.Manifest
+Every write of the manifest is atomic, so an interrupted ingest leaves either the old or the new entry, and
+the next ingest compares the per-document counts of Chroma and the chunk table with it to repair.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-import json
 import os
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import IndexCorruptError, IndexFormatError, IndexNotFoundError
 from .chunk_table import ChunkTable
-from .errors import IndexCorruptError, IndexFormatError, IndexNotFoundError
+from .store import MANIFEST_VERSION, IndexStore, Manifest, StoredChunk
 
 if TYPE_CHECKING:
-    from llama_index.core.schema import TextNode
+    from .chunking import Chunk
+    from .keyword_index import KeywordIndex
 
 COLLECTION = "articles"
 PAGE = 5000  # chunks per Chroma get() or add()
-# 2: a chunk's text in its Chroma row's metadata, not a Chroma document; 3: in the chunk table
-MANIFEST_VERSION = 3
 
 
-@dataclass
-class DocEntry:
-    content_hash: str
-    chunks: int
-    title: str
-    source: str
-    indexed_at: float
-
-
-@dataclass
-class Manifest:
-    fingerprint: dict[str, Any] = field(default_factory=dict)
-    documents: dict[str, DocEntry] = field(default_factory=dict)
-    revision: int = 0
-    version: int = MANIFEST_VERSION
-
-    @classmethod
-    def load(cls, path: Path) -> Manifest:
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            docs = {k: DocEntry(**v) for k, v in raw["documents"].items()}
-            return cls(raw["fingerprint"], docs, int(raw["revision"]), int(raw["version"]))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise IndexCorruptError(
-                f"the index manifest {path} is unreadable ({exc.__class__.__name__}); "
-                "run `assistant ingest` to rebuild the index"
-            ) from None
-
-    def save(self, path: Path) -> None:
-        tmp = path.with_suffix(".json.tmp")
-        with tmp.open("w", encoding="utf-8") as fh:
-            json.dump(asdict(self), fh, indent=1, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-
-
-class IndexStore:
+class EmbeddedStore(IndexStore):
     def __init__(self, index_dir: Path, manifest: Manifest) -> None:
         self.index_dir = index_dir
         self.manifest = manifest
@@ -83,8 +42,13 @@ class IndexStore:
 
     # --- opening -------------------------------------------------------------------------------------
 
+    @staticmethod
+    def read_manifest(index_dir: Path) -> Manifest | None:
+        path = index_dir / "manifest.json"
+        return Manifest.load(path) if path.exists() else None
+
     @classmethod
-    def open(cls, index_dir: Path) -> IndexStore:
+    def open(cls, index_dir: Path) -> EmbeddedStore:
         """Open an existing index for reading; raises IndexNotFoundError / IndexCorruptError."""
         manifest_path = index_dir / "manifest.json"
         if not manifest_path.exists():
@@ -101,7 +65,7 @@ class IndexStore:
         return store
 
     @classmethod
-    def open_for_update(cls, index_dir: Path) -> tuple[IndexStore, str | None]:
+    def open_for_update(cls, index_dir: Path) -> tuple[EmbeddedStore, str | None]:
         """Open or create; a corrupt index is moved aside and rebuilt, one in another format is rebuilt in
         place. Returns (store, note)."""
         note = None
@@ -153,8 +117,7 @@ class IndexStore:
         self.manifest.save(self.index_dir / "manifest.json")
 
     def chunk_counts(self) -> dict[str, int | None]:
-        """Chunks per doc_id as the index holds them (the truth the manifest is checked against); None where
-        Chroma and the chunk table disagree (a write was interrupted between them)."""
+        """None where Chroma and the chunk table disagree (a write was interrupted between them)."""
         vectors: dict[str, int] = {}
         for page in self._pages(["metadatas"]):
             for meta in page["metadatas"] or []:
@@ -174,44 +137,55 @@ class IndexStore:
                 return
             yield page
 
-    def delete_documents(self, doc_ids: list[str]) -> None:
+    def delete(self, doc_ids: list[str]) -> None:
         self.collection.delete(where={"doc_id": {"$in": doc_ids}})
         self.table.delete_documents(doc_ids)
 
-    def replace_documents(self, nodes_by_doc: dict[str, list[TextNode]]) -> None:
-        """Delete every chunk of these documents, then add the new ones (each node carries its embedding)."""
-        self.delete_documents(list(nodes_by_doc))
-        self.add([node for doc_nodes in nodes_by_doc.values() for node in doc_nodes])
-
-    def add(self, nodes: list[TextNode]) -> None:
-        self.table.add([(node.node_id, node.text, node.metadata) for node in nodes])
-        for start in range(0, len(nodes), PAGE):
-            page = nodes[start : start + PAGE]
+    def add(self, chunks: list[Chunk], vectors: list[list[float]]) -> None:
+        self.table.add([(chunk.chunk_id, chunk.text, chunk.metadata()) for chunk in chunks])
+        for start in range(0, len(chunks), PAGE):
+            page = chunks[start : start + PAGE]
             self.collection.add(
-                ids=[node.node_id for node in page],
-                embeddings=[node.embedding for node in page],
-                metadatas=[{"doc_id": node.metadata["doc_id"]} for node in page],
+                ids=[chunk.chunk_id for chunk in page],
+                embeddings=vectors[start : start + PAGE],
+                metadatas=[{"doc_id": chunk.doc_id} for chunk in page],
             )
 
     # --- reading -------------------------------------------------------------------------------------
 
-    def nearest(self, vector: list[float], n: int) -> list[tuple[str, float]]:
-        """(chunk_id, cosine) of the n chunks nearest to vector, best first. Ids and distances only:
-        with the candidates' texts and metadata the same query took ≈ 13 ms at 10,000 chunks, not 1.5 ms."""
+    def query(self, vector: list[float], n: int) -> list[tuple[str, float]]:
+        """Ids and distances only: with the candidates' texts and metadata the same query took ≈ 13 ms at
+        10,000 chunks, not 1.5 ms."""
         found = self.collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
         # In cosine space Chroma's distance is 1 - cosine.
         return [(cid, 1.0 - dist) for cid, dist in zip(found["ids"][0], found["distances"][0], strict=True)]
 
-    def chunks(self, ids: list[str]) -> dict[str, tuple[TextNode, list[float]]]:
-        """The chunks with these ids that both Chroma and the chunk table hold, each with its vector."""
+    def get(self, ids: list[str]) -> dict[str, StoredChunk]:
+        """Both stores must hold a chunk: its text and metadata from the table, its vector from Chroma."""
         rows = self.table.get(ids)
         if not rows:
             return {}
         got = self.collection.get(ids=list(rows), include=["embeddings"])
-        return {
-            cid: (chunk_node(cid, *rows[cid]), list(vector))
-            for cid, vector in zip(got["ids"], got["embeddings"], strict=True)
-        }
+        out = {}
+        for cid, vector in zip(got["ids"], got["embeddings"], strict=True):
+            text, meta = rows[cid]
+            out[cid] = StoredChunk(
+                chunk_id=cid,
+                text=text,
+                doc_id=str(meta["doc_id"]),
+                title=str(meta["title"]),
+                source=str(meta.get("source", "")),
+                start=int(meta["start"]),
+                end=int(meta["end"]),
+                vector=list(vector),
+            )
+        return out
+
+    def size(self) -> int:
+        return int(self.collection.count())
+
+    def texts(self) -> dict[str, str]:
+        return self.table.texts()
 
     # --- keyword index -------------------------------------------------------------------------------
 
@@ -219,7 +193,7 @@ class IndexStore:
     def bm25_dir(self) -> Path:
         return self.index_dir / "bm25"
 
-    def bm25_current(self) -> bool:
+    def keyword_index_current(self) -> bool:
         """Built from the chunks as they are now (the manifest's revision), in this format."""
         from .keyword_index import is_keyword_index
 
@@ -227,15 +201,15 @@ class IndexStore:
             revision = int((self.bm25_dir / "revision").read_text())
         except (OSError, ValueError):
             return False
-        return revision == self.manifest.revision and is_keyword_index(self.bm25_dir)
+        return revision == self.revision and is_keyword_index(self.bm25_dir)
 
-    def rebuild_bm25(self) -> None:
+    def rebuild_keyword_index(self) -> None:
         from .keyword_index import build_keyword_index
 
         tmp = self.index_dir / "bm25.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        build_keyword_index(self.table.texts(), tmp)
-        (tmp / "revision").write_text(str(self.manifest.revision))
+        build_keyword_index(self.texts(), tmp)
+        (tmp / "revision").write_text(str(self.revision))
         old = self.index_dir / "bm25.old"
         shutil.rmtree(old, ignore_errors=True)
         if self.bm25_dir.exists():
@@ -243,17 +217,21 @@ class IndexStore:
         os.replace(tmp, self.bm25_dir)
         shutil.rmtree(old, ignore_errors=True)
 
+    def keyword_index(self) -> KeywordIndex | None:
+        from .keyword_index import load_keyword_index
 
-def chunk_node(chunk_id: str, text: str, metadata: dict[str, Any]) -> TextNode:
-    """A chunk as a LlamaIndex node. Its metadata (doc_id, title, offsets, ...) is for citing, not for
-    reading: none of it goes into the text that is embedded, keyword-indexed or shown to a model."""
-    from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
-
-    node = TextNode(id_=chunk_id, text=text, metadata=metadata)
-    node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=str(metadata["doc_id"]))
-    node.excluded_embed_metadata_keys = list(metadata)
-    node.excluded_llm_metadata_keys = list(metadata)
-    return node
+        if not self.keyword_index_current():
+            raise IndexCorruptError(
+                f"the keyword index in {self.bm25_dir} does not match the vector store "
+                "(an ingest was interrupted?); run `assistant ingest` to repair it"
+            )
+        try:
+            return load_keyword_index(self.bm25_dir)
+        except (OSError, ValueError) as exc:  # bm25s's files damaged (its revision and ids are in place)
+            raise IndexCorruptError(
+                f"the keyword index in {self.bm25_dir} cannot be read ({exc.__class__.__name__}); "
+                "delete that folder and run `assistant ingest` to rebuild it"
+            ) from None
 
 
 @functools.cache

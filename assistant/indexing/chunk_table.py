@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .errors import AssistantError, IndexCorruptError
+from ..errors import AssistantError, IndexCorruptError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (

@@ -8,29 +8,10 @@ spans a skipped paragraph.
 from __future__ import annotations
 
 import hashlib
-import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .corpus import Document
-
-# Words after which a full stop does not end a sentence.
-_ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "sen", "rep", "gov", "gen", "st", "jr", "sr", "inc", "ltd", "co",
-    "corp", "vs", "etc", "e.g", "i.e", "u.s", "u.k", "u.n", "e.u", "no", "jan", "feb", "mar", "apr", "jun",
-    "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-}  # fmt: skip
-# The punctuation that ends a sentence: a closing quote may follow; French quotes are spaced ("… . »").
-SENTENCE_CLOSE = r"[.!?…]+(?:\s?»)?[\"'”’»)\]]*"
-_SENTENCE_END = re.compile(SENTENCE_CLOSE + r"(?=\s|$)")
-_LAST_WORD = re.compile(r"([\w.]+)[.!?…]*[\"'”’»)\]]*$")
-LAST_WORD_WINDOW = 64  # characters searched for the last word (a longer word is no abbreviation anyway)
-
-
-@dataclass(frozen=True)
-class Span:
-    start: int
-    end: int
+from ..text import Span, paragraphs, sentences
+from .documents import Document
 
 
 @dataclass(frozen=True)
@@ -54,32 +35,6 @@ class Chunk:
             "start": self.start,
             "end": self.end,
         }
-
-
-def paragraphs(text: str) -> Iterator[Span]:
-    """Every non-empty line is a paragraph (the articles use single and double newlines alike)."""
-    for match in re.finditer(r"[^\n]+", text):
-        if match.group().strip():
-            yield Span(match.start(), match.end())
-
-
-def sentences(text: str, start: int = 0, end: int | None = None) -> Iterator[Span]:
-    """Sentence spans within text[start:end]; abbreviations such as "U.S." and "Mr." do not end one."""
-    end = len(text) if end is None else end
-    begin = start
-    for match in _SENTENCE_END.finditer(text, start, end):
-        # Searched in a window: over the whole sentence, this search took half of all chunking time.
-        word = _LAST_WORD.search(text, max(begin, match.end() - LAST_WORD_WINDOW), match.end())
-        token = word.group(1).rstrip(".").lower() if word else ""
-        following = text[match.end() : match.end() + 3].lstrip()
-        if token in _ABBREVIATIONS or len(token) == 1 or (following[:1].islower()):
-            continue
-        yield Span(begin, match.end())
-        begin = match.end()
-        while begin < end and text[begin].isspace():
-            begin += 1
-    if begin < end and text[begin:end].strip():
-        yield Span(begin, end)
 
 
 def chunk_document(doc: Document, chunk_words: int, overlap_sentences: int = 1) -> list[Chunk]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from .index_store import IndexStore
-from .keyword_index import keyword_search, load_keyword_index
-from .results import Passage
+from ..indexing.keyword_index import keyword_search
+from ..indexing.store import IndexStore
+from ..results import Passage
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -27,50 +27,36 @@ def reciprocal_rank_fusion(rankings: list[list[str]], k: int = RRF_K) -> list[tu
 
 class HybridRetriever:
     def __init__(self, store: IndexStore, embed_model: BaseEmbedding) -> None:
-        from .errors import IndexCorruptError
-
-        if not store.bm25_current():
-            raise IndexCorruptError(
-                f"the keyword index in {store.bm25_dir} does not match the vector store "
-                "(an ingest was interrupted?); run `assistant ingest` to repair it"
-            )
         self.store = store
         self.embed_model = embed_model
-        try:
-            self.bm25 = load_keyword_index(store.bm25_dir)
-        except (OSError, ValueError) as exc:  # bm25s's files damaged (its revision and ids are in place)
-            raise IndexCorruptError(
-                f"the keyword index in {store.bm25_dir} cannot be read ({exc.__class__.__name__}); "
-                "delete that folder and run `assistant ingest` to rebuild it"
-            ) from None
-        self.size = store.collection.count()
+        self.bm25 = store.keyword_index()  # IndexCorruptError if it does not match the chunks
+        self.size = store.size()
 
     def retrieve(self, query: str, k: int) -> list[Passage]:
         if self.size == 0:
             return []
         query_vector = self.embed_model.get_query_embedding(query)
         n = min(self.size, max(k * CANDIDATES_PER_RESULT, 20))
-        cosine = dict(self.store.nearest(query_vector, n))
+        cosine = dict(self.store.query(query_vector, n))
         keyword = keyword_search(self.bm25, query, n)
         fused = [cid for cid, _ in reciprocal_rank_fusion([list(cosine), [cid for cid, _ in keyword]])[:k]]
         # Only the k chosen are read; one that BM25 alone found gets its cosine from its vector.
-        chunks = self.store.chunks(fused)
+        chunks = self.store.get(fused)
         passages = []
         for cid in fused:
             if cid not in chunks:  # in BM25 but gone from the index: skip rather than show a stale passage
                 continue
-            node, vector = chunks[cid]
-            meta = node.metadata
+            chunk = chunks[cid]
             passages.append(
                 Passage(
-                    doc_id=str(meta["doc_id"]),
-                    title=str(meta["title"]),
-                    text=node.get_content(),
-                    score=round(cosine[cid] if cid in cosine else _cosine(query_vector, vector), 4),
-                    start=int(meta["start"]),
-                    end=int(meta["end"]),
+                    doc_id=chunk.doc_id,
+                    title=chunk.title,
+                    text=chunk.text,
+                    score=round(cosine[cid] if cid in cosine else _cosine(query_vector, chunk.vector), 4),
+                    start=chunk.start,
+                    end=chunk.end,
                     chunk_id=cid,
-                    source=str(meta.get("source", "")),
+                    source=chunk.source,
                 )
             )
         return passages

@@ -6,7 +6,9 @@ LlamaIndex's own LlamaCPP wrapper is not used: it ignores the model's chat templ
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -24,6 +26,7 @@ from pydantic import PrivateAttr
 
 from ..errors import ModelError
 
+log = logging.getLogger(__name__)
 STOP = ["<|im_end|>", "<|endoftext|>"]
 # llama.cpp keeps one evaluation state; concurrent requests (two browser sessions) must take turns.
 # Reentrant: warm_prefix holds it around a completion, which takes it too.
@@ -40,8 +43,9 @@ def chatml(messages: Sequence[ChatMessage]) -> str:
 def _load(model_path: str, n_ctx: int, n_threads: int) -> Any:
     from llama_cpp import Llama
 
+    started = time.perf_counter()
     try:
-        return Llama(
+        llama = Llama(
             model_path=model_path,
             n_ctx=n_ctx,
             n_threads=n_threads,
@@ -51,6 +55,9 @@ def _load(model_path: str, n_ctx: int, n_threads: int) -> Any:
         )
     except (ValueError, RuntimeError, OSError) as exc:
         raise ModelError(f"llama.cpp could not load the model {model_path}: {exc}") from None
+    log.info("loaded %s in %.1f s (n_ctx %d, %d threads)", model_path, time.perf_counter() - started, n_ctx,
+             n_threads)  # fmt: skip
+    return llama
 
 
 class LocalLlamaCpp(CustomLLM):
@@ -81,6 +88,12 @@ class LocalLlamaCpp(CustomLLM):
             self._llama = _load(self.model_path, self.n_ctx, self.n_threads)
         return self._llama
 
+    def hold_prefix(self, messages: Sequence[ChatMessage]) -> str:
+        """Have llama.cpp hold the evaluation of these messages, the fixed start of later prompts, the last
+        message left open as it is in a real prompt (its text goes on with the passages): see warm_prefix."""
+        prompt = chatml(messages)
+        return self.warm_prefix(prompt[: prompt.rindex("<|im_end|>")])
+
     def warm_prefix(self, prompt: str) -> str:
         """Make llama.cpp hold the evaluation of prompt, the formatted start of later prompts (which reuse
         it): "held" if it still does, "loaded" from state_dir where a process saved it, else "evaluated"
@@ -100,9 +113,6 @@ class LocalLlamaCpp(CustomLLM):
             if path is not None:
                 prefix_state.save(llama, path)
             return "evaluated"
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.llama.tokenize(text.encode(), add_bos=False, special=True))
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:

@@ -1,7 +1,8 @@
 """Sentence-level evidence: the sentences of the retrieved passages ranked by similarity to the question.
 
 Used twice: to give the model only the few sentences that answer (what it reads is the main cost of an
-answer, and small models are misled by neighbouring figures), and, with no model, as the answer itself.
+answer, and small models are misled by neighbouring figures), and, with no model, as the answer itself
+(generation.Extractive).
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .chunking import SENTENCE_CLOSE, paragraphs, sentences
-from .citations import append_marker
-from .results import Passage
+from ..results import Passage
+from ..text import QUESTION_FUNCTION_WORDS, SENTENCE_CLOSE, paragraphs, sentences
+from ..text import words as split_words
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -28,11 +29,6 @@ MAX_ADDITIONS = 2  # neighbouring sentences brought in beside the chosen ones, i
 # the answer and often a distractor (an older figure, another speaker's words), and every word it adds
 # costs the model time (README, "Speed"). The best sentence for each part of a question is exempt.
 RELEVANCE_GAP = 0.2
-FUNCTION_WORDS = frozenset(
-    "a an the of to in on at by for from with and or but as is are was were be been it its this that these "
-    "those their his her they he she what who whom which when where why how did does do say said says "
-    "according".split()
-)
 # A sentence ends in a full stop, question or exclamation mark (a closing quote may follow): a heading
 # does not, and as evidence it only spends the budget (it restates the article, it states no fact).
 ENDS_A_SENTENCE = re.compile(SENTENCE_CLOSE + "$")
@@ -82,7 +78,7 @@ class SentenceVectors:
 
 
 def content_words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9%]+", text.lower()) if w not in FUNCTION_WORDS}
+    return {w for w in split_words(text) if w not in QUESTION_FUNCTION_WORDS}
 
 
 def rank_sentences(
@@ -221,15 +217,3 @@ def focus_passages(
     for e in sorted(chosen, key=lambda e: (e.passage, e.position)):
         grouped.setdefault(new_index[e.passage], []).append(e.text)
     return [candidates[i] for i in keep], grouped
-
-
-def extractive_answer(
-    question: str,
-    passages: list[Passage],
-    embed_model: BaseEmbedding,
-    cache: SentenceVectors | None = None,
-    limit: int = 2,
-) -> str:
-    """The best sentences, quoted with the marker of the passage each comes from."""
-    best = rank_sentences(question, passages, embed_model, cache)[:limit]
-    return " ".join(append_marker(e.text, [e.passage + 1]) for e in best)

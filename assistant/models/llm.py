@@ -1,4 +1,4 @@
-"""Build the configured generator: one place that knows every backend."""
+"""The LLM backends as LlamaIndex LLMs, built from the settings: one place that knows every backend."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from ..errors import BackendError, ModelError
 
 if TYPE_CHECKING:
     from llama_index.core.llms import LLM
+
+    from .local import LocalLlamaCpp
 
 
 def describe(settings: Settings) -> str:
@@ -25,16 +27,16 @@ def describe(settings: Settings) -> str:
     return f"{settings.model_path.name if settings.model_path else MODEL_NAME} (local, llama.cpp)"
 
 
-def build_llm(settings: Settings) -> LLM | None:
-    """The LlamaIndex LLM for settings.llm; None for extractive mode."""
-    if settings.llm == "extractive":
-        return None
+def build_llm(settings: Settings) -> LLM:
+    """The LlamaIndex LLM for settings.llm "local" or "openai" (the extractive mode has none)."""
     if settings.llm == "openai":
-        return _build_openai(settings)
-    return _build_local(settings)
+        return build_openai_llm(settings)
+    if settings.llm == "local":
+        return build_local_llm(settings)
+    raise ValueError(f"no model answers with llm={settings.llm!r}")
 
 
-def _build_local(settings: Settings) -> LLM:
+def build_local_llm(settings: Settings) -> LocalLlamaCpp:
     from .local import LocalLlamaCpp
     from .model_file import ensure_model_file
 
@@ -54,7 +56,7 @@ def _build_local(settings: Settings) -> LLM:
     )
 
 
-def _build_openai(settings: Settings) -> LLM:
+def build_openai_llm(settings: Settings) -> LLM:
     if settings.openai_base_url:
         from llama_index.llms.openai_like import OpenAILike
 

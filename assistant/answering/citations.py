@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import re
 
-from .chunking import sentences
-from .results import Citation, Passage
+from ..results import Citation, Passage
+from ..text import NUMBER, SUPPORT_STOPWORDS, sentences, stem
 
 # [1], [1, 2], [1-3], [Passage 2], 【2】 ...
 _MARKER = re.compile(
     r"\s*[\[【]\s*(?:passages?\s*)?(\d+(?:\s*(?:[,;]|-|–|and)\s*(?:passage\s*)?\d+)*)\s*[\]】]", re.I
 )
-NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _FIGURE = re.compile(NUMBER.pattern + "%?")  # "145%" and "145" are different figures to a reader
 _CONTENT_WORD = re.compile(r"[a-z0-9%$.]+")
-_STOPWORDS = frozenset(
-    """the a an and or of to in on for with by at from as is are was were be been that this it its their
-    they he she his her which who what when said says has have had not but also will would""".split()
-)
 SUPPORT_FOR_MISSING_MARKER = 0.5  # share of a sentence's content words found in a passage
 
 
@@ -78,16 +73,18 @@ def split_sentences(text: str) -> list[str]:
 def support(sentence: str, passage: str) -> float:
     """Share of the sentence's content words found in the passage (0..1); 0 if a number of it is not there.
 
-    Words are compared by their first five letters, a cheap stem ("reduced" ~ "reduce").
+    Words are compared by their stem (text.stem: "reduced" ~ "reduce").
     """
-    tokens = {w.strip(".") for w in _CONTENT_WORD.findall(_MARKER.sub("", sentence).lower())} - _STOPWORDS
+    tokens = {
+        w.strip(".") for w in _CONTENT_WORD.findall(_MARKER.sub("", sentence).lower())
+    } - SUPPORT_STOPWORDS
     tokens.discard("")
     if not tokens:
         return 0.0
     haystack = passage.lower()
     if any(t not in haystack for t in tokens if any(c.isdigit() for c in t)):
         return 0.0
-    return sum(1 for t in tokens if t[:5] in haystack) / len(tokens)
+    return sum(1 for t in tokens if stem(t) in haystack) / len(tokens)
 
 
 def resolve(text: str, passages: list[Passage]) -> tuple[str, list[Citation]]:

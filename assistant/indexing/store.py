@@ -1,0 +1,165 @@
+"""The index store: what ingest and retrieval need of an index backend, and the manifest it keeps.
+
+A backend holds, for every chunk, its vector, its text and what cites it (doc_id, title, source, offsets),
+plus a manifest: per document its content hash, chunk count, title, source and when it was indexed; for the
+whole index its format, the chunking fingerprint and a revision that is bumped before every change. Ingest
+writes through `add` / `delete` / `save_manifest`; retrieval reads through `query` / `get` and the keyword
+index, which the backend keeps current with the revision (`revision`). Keyword search is always ours
+(bm25s): Chroma's own open-source builds have none (docs/design.md).
+
+`open_store` and `open_store_for_update` choose the backend from the settings. The embedded one
+(`embedded_store.EmbeddedStore`: Chroma on disk, a SQLite chunk table, BM25 files) is the only one today.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import IndexCorruptError
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from .chunking import Chunk
+    from .keyword_index import KeywordIndex
+
+# The index format. 2: a chunk's text in its Chroma row's metadata, not a Chroma document; 3: texts and
+# citation metadata in the chunk table, Chroma rows hold the vector and doc_id only.
+MANIFEST_VERSION = 3
+
+
+@dataclass
+class DocEntry:
+    content_hash: str
+    chunks: int
+    title: str
+    source: str
+    indexed_at: float
+
+
+@dataclass
+class Manifest:
+    fingerprint: dict[str, Any] = field(default_factory=dict)
+    documents: dict[str, DocEntry] = field(default_factory=dict)
+    revision: int = 0
+    version: int = MANIFEST_VERSION
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            docs = {k: DocEntry(**v) for k, v in raw["documents"].items()}
+            return cls(raw["fingerprint"], docs, int(raw["revision"]), int(raw["version"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexCorruptError(
+                f"the index manifest {path} is unreadable ({exc.__class__.__name__}); "
+                "run `assistant ingest` to rebuild the index"
+            ) from None
+
+    def save(self, path: Path) -> None:
+        """Atomically (write, fsync, rename): an interrupted save leaves the old manifest or the new one."""
+        tmp = path.with_suffix(".json.tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            json.dump(asdict(self), fh, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as the store gives it back: its text, what cites it, and its vector."""
+
+    chunk_id: str
+    text: str
+    doc_id: str
+    title: str
+    source: str
+    start: int
+    end: int
+    vector: list[float]
+
+
+class IndexStore(ABC):
+    """An index backend. Documents are written whole: `delete` their chunks, then `add` the new ones."""
+
+    manifest: Manifest
+
+    @property
+    def revision(self) -> int:
+        """Bumped (and saved) before every change: a keyword index built at another revision is stale."""
+        return self.manifest.revision
+
+    @abstractmethod
+    def save_manifest(self) -> None: ...
+
+    @abstractmethod
+    def add(self, chunks: list[Chunk], vectors: list[list[float]]) -> None:
+        """Store the chunks with their vectors (the same order)."""
+
+    @abstractmethod
+    def delete(self, doc_ids: list[str]) -> None:
+        """Every chunk of these documents."""
+
+    @abstractmethod
+    def query(self, vector: list[float], n: int) -> list[tuple[str, float]]:
+        """(chunk_id, cosine) of the n chunks nearest to vector, best first."""
+
+    @abstractmethod
+    def get(self, ids: list[str]) -> dict[str, StoredChunk]:
+        """The chunks with these ids that the store holds whole (text and vector)."""
+
+    @abstractmethod
+    def size(self) -> int:
+        """How many chunks the store holds."""
+
+    @abstractmethod
+    def chunk_counts(self) -> dict[str, int | None]:
+        """Chunks per doc_id as the store holds them (the truth the manifest is checked against); None for a
+        document the store holds in part (a write was interrupted)."""
+
+    @abstractmethod
+    def texts(self) -> dict[str, str]:
+        """Every chunk's text by id, in the order they were written (what the keyword index is built from)."""
+
+    @abstractmethod
+    def keyword_index_current(self) -> bool:
+        """Whether the keyword index was built from the chunks as they are now (this revision)."""
+
+    @abstractmethod
+    def rebuild_keyword_index(self) -> None: ...
+
+    @abstractmethod
+    def keyword_index(self) -> KeywordIndex | None:
+        """The current keyword index (None: no chunks); IndexCorruptError if it is stale or unreadable."""
+
+    def replace(self, chunks_by_doc: dict[str, list[Chunk]], vectors: list[list[float]]) -> None:
+        """Delete every chunk of these documents, then add the new ones (vectors in the same order)."""
+        self.delete(list(chunks_by_doc))
+        self.add([chunk for chunks in chunks_by_doc.values() for chunk in chunks], vectors)
+
+
+def read_manifest(settings: Settings) -> Manifest | None:
+    """The index's manifest without opening the rest of it; None when no index has been built."""
+    from .embedded_store import EmbeddedStore
+
+    return EmbeddedStore.read_manifest(settings.index_dir)
+
+
+def open_store(settings: Settings) -> IndexStore:
+    """The index for reading; IndexNotFoundError / IndexCorruptError (IndexFormatError) say what is wrong."""
+    from .embedded_store import EmbeddedStore
+
+    return EmbeddedStore.open(settings.index_dir)
+
+
+def open_store_for_update(settings: Settings) -> tuple[IndexStore, str | None]:
+    """The index for ingest, created when missing; a damaged one is moved aside and rebuilt, one in another
+    format rebuilt in place. Returns (store, a note saying what was done, or None)."""
+    from .embedded_store import EmbeddedStore
+
+    return EmbeddedStore.open_for_update(settings.index_dir)

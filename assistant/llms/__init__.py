@@ -1,1 +1,0 @@
-"""Answer generators: the embedded llama.cpp model, OpenAI or a compatible server, or no model at all."""

@@ -1,0 +1,109 @@
+"""Text utilities both pipelines share, at the bottom of the package: it imports nothing of ours.
+
+Sentence and paragraph splitting (chunking cuts documents with it; evidence, citations and the UI cut
+passages and answers with the same rule), the word patterns, the stem rule, and the word lists each named
+for the check that uses it. The word lists differ on purpose: merging them changes answers, so each stays
+beside the others under its own name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+# --- sentences and paragraphs ------------------------------------------------------------------------
+
+# Words after which a full stop does not end a sentence.
+ABBREVIATIONS = frozenset({
+    "mr", "mrs", "ms", "dr", "prof", "sen", "rep", "gov", "gen", "st", "jr", "sr", "inc", "ltd", "co",
+    "corp", "vs", "etc", "e.g", "i.e", "u.s", "u.k", "u.n", "e.u", "no", "jan", "feb", "mar", "apr", "jun",
+    "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+})  # fmt: skip
+# The punctuation that ends a sentence: a closing quote may follow; French quotes are spaced ("… . »").
+SENTENCE_CLOSE = r"[.!?…]+(?:\s?»)?[\"'”’»)\]]*"
+_SENTENCE_END = re.compile(SENTENCE_CLOSE + r"(?=\s|$)")
+_LAST_WORD = re.compile(r"([\w.]+)[.!?…]*[\"'”’»)\]]*$")
+LAST_WORD_WINDOW = 64  # characters searched for the last word (a longer word is no abbreviation anyway)
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+def paragraphs(text: str) -> Iterator[Span]:
+    """Every non-empty line is a paragraph (the articles use single and double newlines alike)."""
+    for match in re.finditer(r"[^\n]+", text):
+        if match.group().strip():
+            yield Span(match.start(), match.end())
+
+
+def sentences(text: str, start: int = 0, end: int | None = None) -> Iterator[Span]:
+    """Sentence spans within text[start:end]; abbreviations such as "U.S." and "Mr." do not end one."""
+    end = len(text) if end is None else end
+    begin = start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        # Searched in a window: over the whole sentence, this search took half of all chunking time.
+        word = _LAST_WORD.search(text, max(begin, match.end() - LAST_WORD_WINDOW), match.end())
+        token = word.group(1).rstrip(".").lower() if word else ""
+        following = text[match.end() : match.end() + 3].lstrip()
+        if token in ABBREVIATIONS or len(token) == 1 or (following[:1].islower()):
+            continue
+        yield Span(begin, match.end())
+        begin = match.end()
+        while begin < end and text[begin].isspace():
+            begin += 1
+    if begin < end and text[begin:end].strip():
+        yield Span(begin, end)
+
+
+# --- words, numbers and the stem rule ----------------------------------------------------------------
+
+# A number as written: "145", "1,000", "2.5".
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# Lower-case words and figures ("30%"): what evidence ranking and the UI's highlighting compare.
+WORD = re.compile(r"[a-z0-9%]+")
+# Words are compared by their first STEM_LETTERS letters, a cheap stem ("reduced" ~ "reduce",
+# "Brazilian" ~ "Brazil").
+STEM_LETTERS = 5
+
+
+def stem(word: str) -> str:
+    return word[:STEM_LETTERS]
+
+
+def words(text: str) -> list[str]:
+    """The lower-case words and figures of text, in order."""
+    return WORD.findall(text.lower())
+
+
+# --- word lists, one per check -----------------------------------------------------------------------
+
+# Citation support (answering.citations.support): words that carry no claim of a sentence.
+SUPPORT_STOPWORDS = frozenset(
+    """the a an and or of to in on for with by at from as is are was were be been that this it its their
+    they he she his her which who what when said says has have had not but also will would""".split()
+)
+# Evidence ranking (answering.evidence): the question's words that do not say what it asks about.
+QUESTION_FUNCTION_WORDS = frozenset(
+    "a an the of to in on at by for from with and or but as is are was were be been it its this that these "
+    "those their his her they he she what who whom which when where why how did does do say said says "
+    "according".split()
+)
+# The name check after generation (answering.grounding): words capitalised for grammar, as a title, or as
+# a name of the United States the articles spell many ways ("U.S.", "US", "United States", "America"):
+# none of these is a claim the model could have made up.
+NOT_A_CLAIM = frozenset(
+    """a an the and or but if so as at by for from in into of on to with yes no not this that these those
+    it its he she they his her their there here while when where after before during despite although
+    according however also both each all overall mr ms mrs dr president secretary minister prime press
+    treasury commerce foreign ministry spokesperson us united states america american americans""".split()
+)
+# The coverage check before generation (answering.coverage): capitalised words of a question that are not
+# names, so a question about "May" needs no passage saying "May".
+CALENDAR_WORDS = frozenset(
+    "january february march april may june july august september october november december monday "
+    "tuesday wednesday thursday friday saturday sunday".split()
+)
