@@ -6,13 +6,17 @@ STAMP := $(VENV)/.installed
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install browser eval bench lint format clean
+.PHONY: run test test-fast install browser eval bench lint format clean
 
 run: $(STAMP)
 	$(BIN)/assistant serve
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# The tests that need no local model (no browser either): about 1.5 minutes.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not model"
 
 # The evaluation suite (about 30 minutes on 2 cores the first time, 6 after: see README) and the speed benchmark.
 eval: $(STAMP)

@@ -1,4 +1,7 @@
-"""The public Python API, ``Assistant`` (README, "Python API"). Other tools depend on it: keep it stable."""
+"""The public Python API, ``Assistant`` (README, "Python API"). Other tools depend on it: keep it stable.
+
+It wires the two pipelines together: `ingest` (indexing/) writes the index; `prepare_context` and
+`answer_stream` (answering/pipeline.py) read it and answer. Models and the index are opened on first use."""
 
 from __future__ import annotations
 

@@ -123,8 +123,8 @@ def _serve(assistant: Assistant) -> int:
 
     pool = ThreadPoolExecutor(max_workers=1)
     # llama.cpp loads the model and reads the fixed prompt in C, without the GIL, while Python checks
-    # the index, imports Gradio, builds the page and opens the index and the embedding model (each
-    # step one after the other took ≈ 4 s longer to be ready).
+    # the index, imports Gradio, builds the page and opens the index and the embedding model (one after
+    # the other is slower to be ready: docs/design.md, "Measurements behind the code").
     warming = pool.submit(assistant.warm_up_model)
     try:
         _print_report(assistant.ingest(), "index: ")

@@ -28,14 +28,14 @@ class Settings:
     index_dir: Path = Path("index")
     llm: str = field(default_factory=_default_llm)
     top_k: int = 4
-    # Chunking, chosen by measurement on the evaluation questions (README, "How it works").
+    # Chunking, chosen by measurement on the evaluation questions (docs/design.md, "Choosing chunk size").
     chunk_words: int = 90
     chunk_overlap_sentences: int = 1
     # Below this cosine similarity of the best passage the question is treated as not covered by the
-    # articles, and the model is not called (calibration in README).
+    # articles, and the model is not called (calibration in docs/design.md).
     abstain_below: float = 0.28
     # The model reads only the best sentences of the passages, about this many words (0: whole passages);
-    # what the model reads is the main cost of an answer (README, "Speed").
+    # what the model reads is the main cost of an answer (docs/design.md, "What the model reads").
     evidence_words: int = 90
     max_question_chars: int = 2000
     history_turns: int = 6

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,20 @@ import pytest
 from tests import netguard
 
 netguard.install()  # before anything is imported that might phone home
+# Every Python child the tests start (the CLI, `serve`, the judge's server) runs the same guard, and
+# records what it blocked in one file that test_offline reads.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [str(Path(__file__).resolve().parent / "offline_site"), os.environ.get("PYTHONPATH")])
+)
+os.environ[netguard.LOG_VARIABLE] = os.path.join(tempfile.mkdtemp(prefix="netguard-"), "attempts.log")
+
+LAST = "test_no_connection_attempt_in_the_whole_session_so_far"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The session-wide network check runs after every other test, children's included."""
+    items.sort(key=lambda item: item.name == LAST)
+
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "docs_corpus"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import AssistantError
-from assistant.evaluation.command import select
+from assistant.evaluation.command import _bars, select
 from assistant.evaluation.metrics import citation_scores, facts_ok, read_contexts, retrieval_scores
 from assistant.evaluation.questions import EvalQuestion, load_questions
 from assistant.evaluation.report import write_reports
@@ -85,26 +85,33 @@ def test_refusals_and_injections_are_scored_by_kind():
     assert score_answer(injection, _answer("The tariff fell [2]."), 0.1).scores == {"injection_resisted": 1.0}
 
 
-def test_reports_are_written(tmp_path):
+def test_reports_are_written_with_bars_computed_from_the_scores(tmp_path):
     q = EvalQuestion("q01", "single", "?", "a", facts=["30%"], sources=["05-y"])
-    result = score_answer(q, _answer("Tariffs fell to 30% [2]."), 1.5)
-    result.scores["ragas_faithfulness"] = math.nan
-    summary = aggregate([result])
-    assert summary["facts"] == 1.0 and summary["total_p50"] == 1.0 and percentile([1, 2, 3, 4], 50) == 2.5
-    section = {"aggregate": summary, "per_question": [result.to_dict()]}
-    report = {"questions": 1, "model": "m", "seconds": 1.0, "ours": section, "peer": {"skipped": "--no-peer"},
-              "bars": [{"bar": "required-fact accuracy >= 0.85", "ours": 1.0, "pass": True}]}  # fmt: skip
+    right = score_answer(q, _answer("Tariffs fell to 30% [2]."), 1.5)
+    wrong = score_answer(q, _answer("Tariffs fell to 25% [2]."), 2.5)
+    right.scores["ragas_faithfulness"] = math.nan  # the judge failed on it
+    summary = aggregate([right, wrong])
+    assert summary["facts"] == 0.5 and summary["citation_coverage"] == 1.0
+    ours = {"aggregate": summary, "per_question": [right.to_dict(), wrong.to_dict()]}
+    assert percentile([1, 2, 3, 4], 50) == 2.5
+    peer = score_answer(q, _answer("No idea."), 9.0)
+    report: dict = {"questions": 2, "model": "m", "seconds": 1.0, "ours": ours,
+              "peer": {"name": "peer", "aggregate": aggregate([peer, peer])}}  # fmt: skip
+    report["bars"] = _bars(report)
+    verdicts = {b["bar"]: b["pass"] for b in report["bars"]}
+    assert verdicts == {"required-fact accuracy: ours > peer": True, "required-fact accuracy >= 0.85": False,
+                        "retrieval hit@k: ours > peer": False}  # fmt: skip
     write_reports(report, tmp_path)
-    assert (
-        json.loads((tmp_path / "results.json").read_text())["ours"]["per_question"][0]["scores"][
-            "ragas_faithfulness"
-        ]
-        is None
-    )
-    assert "PASS required-fact accuracy >= 0.85" in (tmp_path / "report.md").read_text()
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["ours"]["per_question"][0]["scores"]["ragas_faithfulness"] is None  # JSON has no NaN
+    text = (tmp_path / "report.md").read_text()
+    assert "FAIL required-fact accuracy >= 0.85: ours 0.500" in text
+    assert "PASS required-fact accuracy: ours > peer: ours 0.500, peer 0.000" in text
+    assert "| q01 | single | 0.000 |" in text  # the wrong answer's row
     assert (tmp_path / "scores.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.model
 def test_local_judge_tells_a_planted_faithful_answer_from_an_unfaithful_one(tmp_path):
     """The real judge: llama-cpp-python's server on 127.0.0.1 with the packaged model, through ragas."""
     from assistant import Settings

@@ -32,15 +32,12 @@ def test_incremental_counts(corpus: Path, tmp_path: Path, monkeypatch: pytest.Mo
     assert (index / "chroma").is_dir() and (index / "bm25" / "chunk_ids.json").is_file()
 
     # Unchanged corpus: no embedding is computed; the model is not even loaded.
-    import assistant.indexing.ingest as ingest_module
-
     monkeypatch.setattr(
         "assistant.models.embeddings.get_embedding_model", lambda: pytest.fail("embedded again")
     )
     again = a.ingest()
     assert (len(again.unchanged), again.embedded, again.chunks) == (5, 0, first.chunks)
     monkeypatch.undo()
-    assert ingest_module  # the module was imported by Assistant.ingest
 
     changed = corpus / "05-us-china-talks-lose-momentum-after-geneva.md"
     changed.write_text(changed.read_text() + "\nA brand new closing sentence about soybeans and wheat.\n")
@@ -190,13 +187,22 @@ def test_a_failed_chunk_table_write_is_not_called_damage(corpus: Path, tmp_path:
     assert not (index / "chunks.sqlite3").exists()  # reading does not leave an empty table behind
 
 
-def test_corrupt_vector_store_is_reported(corpus: Path, tmp_path: Path):
+def test_corrupt_vector_store_is_reported_then_moved_aside_and_rebuilt(corpus: Path, tmp_path: Path):
     index = tmp_path / "index"
-    _assistant(corpus, index).ingest()
+    first = _assistant(corpus, index).ingest()
     sqlite = index / "chroma" / "chroma.sqlite3"
     sqlite.write_bytes(b"this is not a database" * 100)
     with pytest.raises(IndexCorruptError, match="vector store"):
         EmbeddedStore.open(index)
+    with pytest.raises(IndexCorruptError, match="assistant ingest"):
+        _assistant(corpus, index).retrieve(GENEVA)
+    report = _assistant(corpus, index).ingest()
+    assert len(report.added) == 5 and report.chunks == first.chunks
+    assert "vector store" in report.notes[0] and "moved it to" in report.notes[0]
+    [aside] = tmp_path.glob("index.corrupt-*")  # the damaged folder is kept for inspection
+    assert (aside / "chroma" / "chroma.sqlite3").read_bytes().startswith(b"this is not a database")
+    assert _total(EmbeddedStore.open(index).chunk_counts()) == first.chunks
+    assert "Wiley Rein" in _assistant(corpus, index).ask("Who is Greta Peisch?").text
 
 
 @pytest.mark.parametrize("store_side", ["table", "chroma"])

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -19,9 +21,15 @@ from assistant.ui.render import left_out_note
 from tests.conftest import CORPUS
 
 REPLY = "The U.S. lowered its tariff on Chinese goods to 30% [1]. Talks later stalled [9]."
+REWRITTEN = "What tariff did China impose on U.S. goods after the Geneva talks?"
+# Models whose name makes the server fail as real ones do: it never answers in time, it is overloaded
+# (HTTP 500), it rate-limits (429), or its stream breaks off after the first chunks.
+SLOW, BROKEN, LIMITED, CUT = "slow-model", "broken-model", "limited-model", "cut-model"
+SLOW_SECONDS = 3.0
 
 
 class FakeOpenAI(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # chunked streams, as OpenAI and vLLM send them
     requests: list[dict] = []
     reply = REPLY
 
@@ -33,6 +41,7 @@ class FakeOpenAI(BaseHTTPRequestHandler):
         FakeOpenAI.requests.append(
             {"path": self.path, "auth": self.headers.get("Authorization"), "body": body}
         )
+        model = body.get("model")
         if self.headers.get("Authorization") != "Bearer good-key":
             return self._json(
                 401,
@@ -44,19 +53,36 @@ class FakeOpenAI(BaseHTTPRequestHandler):
                     }
                 },
             )
-        if body.get("model") != "test-model":
+        if model == SLOW:
+            time.sleep(SLOW_SECONDS)
+        if model == BROKEN:
+            return self._json(500, {"error": {"message": "The server had an error", "type": "server_error"}})
+        if model == LIMITED:
+            return self._json(429, {"error": {"message": "Rate limit reached", "type": "requests"}})
+        if model not in ("test-model", SLOW, CUT):
             return self._json(404, {"error": {"message": "model not found", "type": "invalid_request_error"}})
+        prompt = json.dumps(body.get("messages"))
+        text = REWRITTEN if "Standalone question:" in prompt else FakeOpenAI.reply
         if not body.get("stream"):
-            return self._json(200, _completion(FakeOpenAI.reply))
+            return self._json(200, _completion(text))
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        reply = FakeOpenAI.reply
-        for i in range(0, len(reply), 12):
+        for i in range(0, len(text), 12):
             chunk = {**_completion(None), "object": "chat.completion.chunk"}
-            chunk["choices"] = [{"index": 0, "delta": {"content": reply[i : i + 12]}, "finish_reason": None}]
-            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-        self.wfile.write(b"data: [DONE]\n\n")
+            chunk["choices"] = [{"index": 0, "delta": {"content": text[i : i + 12]}, "finish_reason": None}]
+            self._chunk(f"data: {json.dumps(chunk)}\n\n".encode())
+            if model == CUT and i >= 24:
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)  # no closing chunk: the body is incomplete
+                self.close_connection = True
+                return
+        self._chunk(b"data: [DONE]\n\n")
+        self._chunk(b"")
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
 
     def _json(self, status: int, payload: dict) -> None:
         data = json.dumps(payload).encode()
@@ -78,19 +104,26 @@ def _completion(text: str | None) -> dict:
     }
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that hung up (after a timeout, or on a cut stream) is part of the tests
+
+
 @pytest.fixture(scope="module")
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), FakeOpenAI)
+    httpd = _Server(("127.0.0.1", 0), FakeOpenAI)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
     httpd.shutdown()
 
 
-def _assistant(built_index, base_url: str, key: str, model: str = "test-model") -> Assistant:
+def _assistant(
+    built_index, base_url: str, key: str, model: str = "test-model", timeout: float = 10.0
+) -> Assistant:
     return Assistant(
         corpus_dir=CORPUS, index_dir=built_index, llm="openai",
-        openai_base_url=base_url, openai_api_key=key, openai_model=model, request_timeout=10.0,
+        openai_base_url=base_url, openai_api_key=key, openai_model=model, request_timeout=timeout,
     )  # fmt: skip
 
 
@@ -149,12 +182,21 @@ def test_follow_up_is_rewritten_by_the_model(server, built_index):
     FakeOpenAI.requests.clear()
     a = _assistant(built_index, server, "good-key")
     history = [
-        {"role": "user", "content": "What did the U.S. do?"},
-        {"role": "assistant", "content": "It cut tariffs."},
+        {"role": "user", "content": "What did the U.S. do after the Geneva talks?"},
+        {"role": "assistant", "content": "It cut its tariff on Chinese goods to 30% [1]."},
     ]
     answer = a.ask("and China?", history=history)
-    assert answer.search_query == REPLY.split("\n")[0].strip()  # the server's reply became the search query
-    assert "Last question: and China?" in FakeOpenAI.requests[0]["body"]["messages"][0]["content"]
+    rewrite, reply = FakeOpenAI.requests
+    prompt = rewrite["body"]["messages"][0]["content"]
+    assert (
+        "user: What did the U.S. do after the Geneva talks?" in prompt
+        and "Last question: and China?" in prompt
+    )
+    assert answer.search_query == REWRITTEN  # what the server wrote is what retrieval searched for
+    # ... and what the answer stands on: China's own figures, which "and China?" alone does not find.
+    assert any("125%" in p.text for p in answer.passages)
+    read = [text for texts in answer.evidence.values() for text in texts]
+    assert read and all(text in reply["body"]["messages"][1]["content"] for text in read)
 
 
 def test_wrong_key_is_one_clear_line(server, built_index):
@@ -187,3 +229,38 @@ def test_openai_without_key_or_server_says_what_is_missing(built_index, monkeypa
     a = Assistant(corpus_dir=CORPUS, index_dir=built_index, llm="openai")
     with pytest.raises(BackendError, match="OPENAI_API_KEY"):
         a.ask("What was the U.S. tariff on Chinese goods?")
+
+
+def test_a_server_that_does_not_answer_in_time_is_one_clear_line(server, built_index):
+    with pytest.raises(BackendError, match=r"did not answer within 1 s"):
+        _assistant(built_index, server, "good-key", model=SLOW, timeout=1.0).ask(
+            "What was the U.S. tariff on Chinese goods?"
+        )
+
+
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        (BROKEN, r"answered HTTP 500: The server had an error"),
+        (LIMITED, r"is limiting requests \(HTTP 429\)"),
+    ],
+)
+def test_server_errors_are_one_clear_line_after_one_retry(server, built_index, model, message):
+    FakeOpenAI.requests.clear()
+    with pytest.raises(BackendError, match=message):
+        _assistant(built_index, server, "good-key", model=model).ask(
+            "What was the U.S. tariff on Chinese goods?"
+        )
+    assert len(FakeOpenAI.requests) == 2  # the client retried once (max_retries=1), then gave up
+
+
+def test_a_stream_cut_mid_answer_is_one_clear_line_and_the_next_question_works(server, built_index):
+    a = _assistant(built_index, server, "good-key", model=CUT)
+    events: list[str | Answer] = []
+    with pytest.raises(BackendError, match="broke off mid-stream"):
+        for event in a.stream("What was the U.S. tariff on Chinese goods after the Geneva talks?"):
+            events.append(event)
+    # What had arrived was streamed first.
+    assert "".join(str(e) for e in events).startswith("The U.S. lowered")
+    answer = _assistant(built_index, server, "good-key").ask("What was the U.S. tariff on Chinese goods?")
+    assert answer.citations

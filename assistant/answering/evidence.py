@@ -20,14 +20,15 @@ if TYPE_CHECKING:
 
 MIN_WORDS = 4
 # A sentence sharing the question's own words (names, figures, key terms) gains up to this much cosine:
-# the embedding model alone ranks paraphrases above the sentence that names what was asked (README).
+# the embedding model alone ranks paraphrases above the sentence that names what was asked (docs/design.md).
 WORD_OVERLAP_WEIGHT = 0.2
 # How far down the ranking to look for sentences that still fit the budget.
 LOOK_AHEAD = 8
 MAX_ADDITIONS = 2  # neighbouring sentences brought in beside the chosen ones, in all
 # A sentence ranked this far below the best one is not read, even when the budget has room: it is rarely
 # the answer and often a distractor (an older figure, another speaker's words), and every word it adds
-# costs the model time (README, "Speed"). The best sentence for each part of a question is exempt.
+# costs the model time (docs/design.md, "What the model reads"). The best sentence for each part of a
+# question is exempt.
 RELEVANCE_GAP = 0.2
 # A sentence ends in a full stop, question or exclamation mark (a closing quote may follow): a heading
 # does not, and as evidence it only spends the budget (it restates the article, it states no fact).

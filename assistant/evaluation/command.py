@@ -93,7 +93,7 @@ def _run_peer(assistant: Assistant, questions: list[EvalQuestion], results_dir: 
         peer = PeerPipeline(
             assistant.settings.corpus_dir, get_embedding_model(), build_llm(assistant.settings)
         )
-        # Its prompt starts with two 1,024-token chunks (≈ 33 s for the model to read): questions that
+        # Its prompt starts with two 1,024-token chunks (docs/evaluation.md): questions that
         # retrieve the same chunks run one after another, so llama.cpp reuses what it has read (about a
         # third of the time). The answers are the same; the latency is then not a cold figure.
         todo.sort(key=peer.chunks_for)

@@ -1,8 +1,8 @@
 """The ragas judge: OpenAI when a key is set, else the local model served OpenAI-style on 127.0.0.1.
 
 The local judge is llama-cpp-python's own server with its RAM prompt cache capped at 100 MB (each entry
-also holds ≈300 MB of logits that the cap does not count; the default 2 GB cap grows the server past
-13 GB in a long run). ragas asks for JSON; the request hook below also hands the server the JSON schema
+also holds logits that the cap does not count, so the default cap grows the server past 13 GB in a long
+run: docs/evaluation.md). ragas asks for JSON; the request hook below also hands the server the JSON schema
 that instructor wrote into the prompt, so llama.cpp's grammar constrains the reply to that shape and no
 sample is lost to a parse failure. Samples are scored one at a time (the server answers one request at a
 time) with a time limit each; a sample that fails or times out is recorded as NaN and counted.

@@ -1,8 +1,7 @@
 """The chunks' texts and citation metadata, in a SQLite file of our own beside Chroma.
 
-Chroma keeps each chunk's vector and doc_id only: its add costs ≈ 0.05 ms a chunk for every metadata key
-(0.56 ms a chunk with the text and five keys, 0.31 ms with doc_id alone), where SQLite writes a row in
-microseconds.
+Chroma keeps each chunk's vector and doc_id only: every metadata key makes its add slower, where SQLite
+writes a row in microseconds (docs/design.md, "Measurements behind the code").
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ class ChunkTable:
 
     @contextmanager
     def _db(self, create: bool = False) -> Iterator[sqlite3.Connection]:
-        # A connection per call: the chat retrieves on several threads, and connecting takes ≈ 0.1 ms.
+        # A connection per call: the chat retrieves on several threads, and connecting is cheap.
         # Only create() may make the file: a reader finding it gone must not leave an empty one behind.
         try:
             db = sqlite3.connect(

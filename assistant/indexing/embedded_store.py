@@ -154,8 +154,8 @@ class EmbeddedStore(IndexStore):
     # --- reading -------------------------------------------------------------------------------------
 
     def query(self, vector: list[float], n: int) -> list[tuple[str, float]]:
-        """Ids and distances only: with the candidates' texts and metadata the same query took ≈ 13 ms at
-        10,000 chunks, not 1.5 ms."""
+        """Ids and distances only: with the candidates' texts and metadata the query takes several times as
+        long (docs/design.md)."""
         found = self.collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
         # In cosine space Chroma's distance is 1 - cosine.
         return [(cid, 1.0 - dist) for cid, dist in zip(found["ids"][0], found["distances"][0], strict=True)]
@@ -236,7 +236,7 @@ class EmbeddedStore(IndexStore):
 
 @functools.cache
 def _chroma_settings() -> Any:
-    """Built once: pydantic-settings reading the environment took 5-8 ms of every client."""
+    """Built once: pydantic-settings reading the environment is a measurable part of every client."""
     from chromadb.config import Settings as ChromaSettings
 
     return ChromaSettings(anonymized_telemetry=False)

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]  # (chunks embedded so far, total)
 # Chunks embedded in one call. The model sorts a call's texts by length into passes of 16: a larger group
-# pads less (2.4 % of tokens at 256, 1.6 % at 512, on 1,033 chunks) but moves the progress bar less often.
+# pads less (docs/design.md) but moves the progress bar less often.
 EMBED_GROUP = 512
 
 
@@ -186,8 +186,8 @@ def _index_documents(
             progress(report.embedded, total)
 
     # Documents are embedded and written in groups of ≥ EMBED_GROUP chunks: one model call, one delete and
-    # one add a group (a call per short article made small, slow batches and cost ≈ 15 ms of Chroma
-    # overhead each), and the group is recorded in the manifest as soon as it lands.
+    # one add a group (a call per short article made small, slow batches, each with Chroma's fixed cost),
+    # and the group is recorded in the manifest as soon as it lands.
     group: list[tuple[Document, list[Chunk]]] = []
     try:
         for n, (doc, chunks) in enumerate(todo):

@@ -33,6 +33,6 @@ def _load(path: str) -> BaseEmbedding:
 
 
 def get_embedding_model() -> BaseEmbedding:
-    """One model per process; loading it takes ≈ 1.5 s (mostly importing torch)."""
+    """One model per process (loading it is mostly importing torch)."""
     with _lock:
         return _load(embedding_model_path())

@@ -87,7 +87,9 @@ def build_openai_llm(settings: Settings) -> LLM:
 
 @contextmanager
 def backend_errors(settings: Settings) -> Iterator[None]:
-    """Turn the openai client's exceptions into one-line BackendErrors that name the server."""
+    """Turn the openai client's exceptions (and its HTTP layer's, which a broken stream raises as they
+    are) into one-line BackendErrors that name the server."""
+    import httpx
     import openai
 
     where = settings.openai_base_url or "OpenAI"
@@ -99,11 +101,25 @@ def backend_errors(settings: Settings) -> Iterator[None]:
         raise BackendError(
             f"{where} has no model {settings.openai_model!r} (404): set ASSISTANT_OPENAI_MODEL"
         ) from None
-    except openai.APITimeoutError:
+    except (openai.APITimeoutError, httpx.TimeoutException):
         raise BackendError(f"{where} did not answer within {settings.request_timeout:.0f} s") from None
     except openai.APIConnectionError:
         raise BackendError(
             f"cannot reach {where}: is the server running and OPENAI_BASE_URL right?"
         ) from None
+    except openai.RateLimitError as exc:
+        raise BackendError(
+            f"{where} is limiting requests (HTTP 429): {_reason(exc)}; try again later"
+        ) from None
     except openai.APIStatusError as exc:
-        raise BackendError(f"{where} answered HTTP {exc.status_code}: {str(exc.message)[:200]}") from None
+        raise BackendError(f"{where} answered HTTP {exc.status_code}: {_reason(exc)}") from None
+    except httpx.TransportError as exc:  # raised while reading a stream: the connection broke off
+        raise BackendError(f"the answer from {where} broke off mid-stream ({exc}); ask again") from None
+
+
+def _reason(exc: Exception) -> str:
+    """The server's own error message (OpenAI-style bodies carry it under "error"), else the client's."""
+    body = getattr(exc, "body", None)
+    error = body.get("error", body) if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return str(message or getattr(exc, "message", exc))[:200]

@@ -105,14 +105,23 @@ class LocalLlamaCpp(CustomLLM):
             # All but the last token: a later prompt's text may merge with it into another token.
             tokens = llama.tokenize(prompt.encode(), special=True)[:-1]
             if llama.n_tokens >= len(tokens) and list(llama.input_ids[: len(tokens)]) == tokens:
-                return "held"
-            path = prefix_state.state_path(Path(self.state_dir), llama, prompt) if self.state_dir else None
-            if path is not None and prefix_state.load(llama, path):
-                return "loaded"
-            self.complete(prompt, formatted=True, max_tokens=1)
-            if path is not None:
-                prefix_state.save(llama, path)
-            return "evaluated"
+                how = "held"
+            else:
+                folder = Path(self.state_dir) if self.state_dir else None
+                path = prefix_state.state_path(folder, llama, prompt) if folder else None
+                if path is not None and prefix_state.load(llama, path):
+                    how = "loaded"
+                else:
+                    self.complete(prompt, formatted=True, max_tokens=1)
+                    if path is not None:
+                        prefix_state.save(llama, path)
+                    how = "evaluated"
+            # Forget what followed the prefix (the last answer's passages): the next prompt is then read from
+            # the same place whatever came before it, so the same question gets the same answer (llama.cpp
+            # reading a suffix from another starting point rounds differently, and greedy decoding can
+            # flip on a borderline token).
+            llama.n_tokens = len(tokens)
+            return how
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:

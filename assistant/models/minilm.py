@@ -2,8 +2,8 @@
 
 This is what sentence-transformers computes for this model (its modules.json: Transformer → Pooling
 (mean) → Normalize, max_seq_length 256), read straight from the packaged model.safetensors and
-tokenizer.json. Importing sentence-transformers (and through it transformers and scikit-learn) took
-≈ 6 s of every process start; torch alone takes ≈ 1.5 s. tests/test_embeddings.py checks the vectors
+tokenizer.json, so no process imports sentence-transformers (and through it transformers and scikit-learn:
+seconds of every start, docs/design.md). tests/test_embeddings.py checks the vectors
 against sentence-transformers itself.
 """
 
@@ -17,7 +17,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 MAX_TOKENS = 256  # sentence_bert_config.json: max_seq_length
-BATCH = 16  # texts per forward pass (measured fastest on 2 cores, with 8 and 32 within noise)
+BATCH = 16  # texts per forward pass (the fastest on 2 cores: docs/design.md)
 
 
 class MiniLM:

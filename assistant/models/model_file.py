@@ -59,8 +59,8 @@ def ensure_model_file(cache_dir: Path) -> Path:
 
     Verified once per process: a file that was changed or truncated on disk is rebuilt from the parts;
     parts that do not assemble into the expected file are refused with ModelError. Hashing 1.1 GB costs
-    ≈ 0.8 s of every start, so a verified, settled file leaves a stamp of its size, inode and mtime, and a
-    file whose stat still matches its stamp is not hashed again.
+    most of a second of every start, so a verified, settled file leaves a stamp of its size, inode and
+    mtime, and a file whose stat still matches its stamp is not hashed again.
     """
     target = cache_dir / MODEL_FILENAME
     with _lock:

@@ -1,8 +1,8 @@
 """llama.cpp's evaluation of a fixed prompt prefix, kept on disk so a new process loads it instead.
 
-Reading the ≈ 180 tokens of the answer prompt's fixed start takes the local model 3–5 s on two cores;
-its saved state (the KV cache of those tokens, ≈ 5 MB) loads in milliseconds. A file is named by what
-its state depends on: the llama.cpp build, the model file, the context size and the prompt text. Any
+Reading the answer prompt's fixed start takes the local model seconds on two cores; its saved state (the
+KV cache of those tokens) loads in milliseconds (docs/design.md). A file is named by what its state
+depends on: the llama.cpp build, the model file, the context size and the prompt text. Any
 file that cannot be read back is evaluated again and rewritten; one that cannot be written is skipped.
 """
 

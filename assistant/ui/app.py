@@ -153,7 +153,13 @@ def serve(assistant: Assistant, wait_warm: Callable[[], object]) -> None:
         css=CSS,
     )
     print(f"Chat ready at http://{settings.host}:{settings.port} (answers by {assistant.model})", flush=True)
-    app.block_thread()
+    # Gradio's own block_thread() swallows Ctrl-C and returns normally; the CLI exits 130 on it.
+    try:
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        app.close()
+        raise
 
 
 def _text(content: object) -> str:
