@@ -110,7 +110,12 @@ class Assistant:
         """Open the index, load the models and have the model hold the fixed prompt now, not on the first
         question."""
         self.warm_up_model()
-        self.pipeline  # noqa: B018 - the embedding model and the index
+        self.open_index()
+
+    def open_index(self) -> None:
+        """Open the index and load the embedding model now; raises what opening them raises
+        (IndexNotFoundError, IndexCorruptError, ModelError)."""
+        self.pipeline  # noqa: B018
 
     def warm_up_model(self) -> None:
         """Load the answering model and have it hold the fixed start of the answer prompt (a cached prefix
@@ -132,6 +137,8 @@ class Assistant:
 
     @property
     def pipeline(self) -> RagPipeline:
+        """The answering pipeline over the open index (an internal: tests and the bench look inside it; tools
+        should use the methods above)."""
         with self._lock:
             if self._pipeline is None:
                 from .answering.evidence import SentenceVectors

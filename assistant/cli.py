@@ -132,7 +132,11 @@ def _serve(assistant: Assistant) -> int:
 
         # Ready once the index and embedding model are open and the model is warm (its error, if any,
         # raised here); warm_up() would have llama.cpp read the fixed prompt a second time.
-        serve(assistant, lambda: (assistant.pipeline, warming.result()))
+        def ready() -> None:
+            assistant.open_index()
+            warming.result()
+
+        serve(assistant, ready)
     finally:
         pool.shutdown(wait=False)  # an ingest error is shown now, not once the model has loaded
     return 0

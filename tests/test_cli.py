@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,25 @@ def test_chat_answers_then_ends_on_eof(built_index):
     )  # fmt: skip
     assert result.returncode == 0
     assert "Wiley Rein" in result.stdout and "Sources:" in result.stdout
+
+
+def test_quiet_by_default_and_each_stage_logged_at_debug(built_index):
+    args = ["ask", "Who is Greta Peisch?", "--llm", "extractive", "--index", str(built_index)]
+    quiet = run(*args)
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ASSISTANT_"))}
+    loud = subprocess.run(
+        [str(BIN), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**env, "ASSISTANT_LOG_LEVEL": "debug"},
+    )
+    assert loud.returncode == 0 and loud.stdout == quiet.stdout  # the answer is the same, on stdout
+    log = loud.stderr
+    # What each stage took and read: the passages retrieved, the sentences chosen, the decision, the reply.
+    assert re.search(r"retrieval [\d.]+ s: 8 passages \[\('[\w-]+:\d+-\d+:\w+', [\d.]+\)", log), log
+    assert re.search(r"evidence [\d.]+ s: \d+ sentences, \d+ words, from passages \[", log), log
+    assert re.search(r"coverage: covered \(best cosine [\d.]+, threshold 0.28\)", log), log
+    assert re.search(r"generation [\d.]+ s .*'.*Wiley Rein", log), log
+    assert re.search(r"checks: answered; left out sentences naming \[\]; citations \[\d", log), log

@@ -11,6 +11,8 @@ from ..text import NUMBER, SUPPORT_STOPWORDS, sentences, stem
 _MARKER = re.compile(
     r"\s*[\[【]\s*(?:passages?\s*)?(\d+(?:\s*(?:[,;]|-|–|and)\s*(?:passage\s*)?\d+)*)\s*[\]】]", re.I
 )
+# A normalised marker, "[2]", as answers carry them once cleaned.
+NORMALISED_MARKER = re.compile(r"\[(\d+)\]")
 _FIGURE = re.compile(NUMBER.pattern + "%?")  # "145%" and "145" are different figures to a reader
 _CONTENT_WORD = re.compile(r"[a-z0-9%$.]+")
 SUPPORT_FOR_MISSING_MARKER = 0.5  # share of a sentence's content words found in a passage
@@ -48,6 +50,11 @@ def join_initials(text: str, sources: str) -> str:
         return closed if closed in sources else match.group()
 
     return _SPACED_INITIALS.sub(join, text)
+
+
+def markers_in(sentence: str) -> list[int]:
+    """The numbers of a cleaned sentence's markers, in order."""
+    return [int(m) for m in NORMALISED_MARKER.findall(sentence)]
 
 
 def strip_markers(text: str) -> str:
@@ -97,7 +104,7 @@ def resolve(text: str, passages: list[Passage]) -> tuple[str, list[Citation]]:
     cited: dict[int, list[str]] = {}
     out_sentences = []
     for sentence in split_sentences(text):
-        markers = [int(m) for m in re.findall(r"\[(\d+)\]", sentence)]
+        markers = markers_in(sentence)
         markers = _check_numbers(sentence, markers, passages)
         if not markers and passages:
             best = max(range(len(passages)), key=lambda i: support(sentence, passages[i].text))

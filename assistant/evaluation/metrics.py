@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from ..answering.citations import support
 from ..results import Answer, Passage
 from .questions import EvalQuestion
@@ -47,11 +45,11 @@ def read_scores(question: EvalQuestion, answer: Answer) -> dict[str, float]:
 def citation_scores(answer: Answer) -> dict[str, float]:
     """coverage: share of answer sentences with a marker; precision: share of (sentence, cited passage)
     pairs where the passage supports the sentence (its numbers are there, and most of its words)."""
-    from ..answering.citations import split_sentences
+    from ..answering.citations import markers_in, split_sentences
 
     sentences = [s for s in split_sentences(answer.text) if s.strip()]
-    cited = [s for s in sentences if re.search(r"\[\d+\]", s)]
-    pairs = [(s, int(m)) for s in cited for m in re.findall(r"\[(\d+)\]", s)]
+    cited = [s for s in sentences if markers_in(s)]
+    pairs = [(s, m) for s in cited for m in markers_in(s)]
     supported = sum(1 for s, m in pairs if support(s, answer.passages[m - 1].text) >= CITATION_SUPPORT)
     return {
         "citation_coverage": len(cited) / len(sentences) if sentences else 0.0,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 
+from ..answering.citations import NORMALISED_MARKER
 from ..results import Answer, Passage
 from ..text import sentences, words
 
@@ -12,7 +13,7 @@ from ..text import sentences, words
 def link_markers(text: str) -> str:
     """Escape the answer and turn each [n] into a link to its source card."""
     escaped = html.escape(text, quote=False)
-    return re.sub(r"\[(\d+)\]", r'<a class="cite" href="#source-\1">[\1]</a>', escaped)
+    return NORMALISED_MARKER.sub(r'<a class="cite" href="#source-\1">[\1]</a>', escaped)
 
 
 def strip_links(text: str) -> str:
