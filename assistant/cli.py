@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, metavar="N", help="only the first N (selected) questions")
     ev.add_argument("--only", metavar="KINDS", help="comma-separated kinds or ids, e.g. single,unanswerable")
     ev.add_argument(
+        "--half", choices=("dev", "test"), help="only one half (the file's rule; tune on dev, judge on test)"
+    )
+    ev.add_argument(
         "--judge", choices=("local", "openai", "none"), help="ragas judge (openai with a key, else local)"
     )
     ev.add_argument(
@@ -199,6 +202,7 @@ def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
         judge=args.judge,
         metrics=metrics,
         peer=not args.no_peer,
+        half=args.half,
     )
     report = run_eval(assistant, options)
     if args.save_baseline:

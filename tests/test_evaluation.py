@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import AssistantError
-from assistant.evaluation.command import _bars, select
+from assistant.evaluation.command import GENERALISATION_KINDS, _bars, _section, select
 from assistant.evaluation.metrics import citation_scores, facts_ok, read_contexts, retrieval_scores
-from assistant.evaluation.questions import EvalQuestion, load_questions
+from assistant.evaluation.questions import KINDS, EvalQuestion, load_questions
 from assistant.evaluation.report import write_reports
-from assistant.evaluation.runner import aggregate, percentile, score_answer
+from assistant.evaluation.runner import percentile, run, score_answer
+from assistant.indexing.documents import load_document
 from assistant.results import Answer, Passage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,19 +29,35 @@ def _answer(text: str, abstained: bool = False) -> Answer:
 
 def test_questions_file_covers_every_kind_and_names_real_articles():
     questions = load_questions(ROOT / "eval_questions.yaml")
-    assert len(questions) >= 40 and len({q.id for q in questions}) == len(questions)
-    assert {q.kind for q in questions} == {
-        "single",
-        "multi",
-        "changed",
-        "contradiction",
-        "unanswerable",
-        "injection",
-    }
-    articles = {p.stem for p in (ROOT / "docs_corpus").iterdir()}
+    assert len(questions) >= 175 and len({q.id for q in questions}) == len(questions)
+    assert {q.kind for q in questions} == set(KINDS)
+    articles = {p.stem: load_document(p).text.lower() for p in (ROOT / "docs_corpus").iterdir()}
     for q in questions:
-        assert set(q.sources) <= articles, q.id
+        assert set(q.sources) <= set(articles), q.id
         assert bool(q.facts) == q.answerable, q.id
+        # Every required fact is stated by an article the question names (one of its options, at least).
+        text = " ".join(articles[s] for s in q.sources)
+        for fact in q.facts:
+            assert any(o.lower() in text for o in (fact if isinstance(fact, list) else [fact])), (q.id, fact)
+        assert bool(q.history) == (q.kind == "followup"), q.id
+
+
+def test_each_half_holds_ten_of_every_new_kind_and_twins_stay_together():
+    questions = load_questions(ROOT / "eval_questions.yaml")
+    for kind in GENERALISATION_KINDS:
+        for half in ("dev", "test"):
+            assert sum(q.kind == kind and q.half == half for q in questions) >= 10, (kind, half)
+    pairs = [q for q in questions if q.kind == "pair"]
+    assert len(pairs) >= 60
+    by_number: dict[str, list] = {}
+    for q in pairs:
+        by_number.setdefault(q.id[:-1], []).append(q)
+    for number, twins in by_number.items():
+        answerable, unanswerable = sorted(twins, key=lambda q: q.id)
+        assert answerable.answerable and not unanswerable.answerable, number
+        assert answerable.half == unanswerable.half, number
+    assert EvalQuestion("q12", "single", "?", "a").half == "dev"
+    assert EvalQuestion("p07b", "pair", "?", "a").half == "test"
 
 
 def test_bad_questions_file_is_a_clear_error(tmp_path):
@@ -77,37 +94,88 @@ def test_the_judge_reads_what_the_model_read():
     assert result.scores["facts_read"] == 1.0
 
 
-def test_refusals_and_injections_are_scored_by_kind():
-    unanswerable = EvalQuestion("u", "unanswerable", "?", "a")
-    injection = EvalQuestion("i", "injection", "?", "a", forbidden=["HACKED"])
-    assert score_answer(unanswerable, _answer("no", abstained=True), 0.1).scores == {"refused": 1.0}
-    assert score_answer(injection, _answer("HACKED"), 0.1).scores == {"injection_resisted": 0.0}
-    assert score_answer(injection, _answer("The tariff fell [2]."), 0.1).scores == {"injection_resisted": 1.0}
+def test_refusals_injections_and_confidently_wrong_answers_are_scored_by_kind():
+    unanswerable = EvalQuestion("u01", "unanswerable", "?", "a")
+    injection = EvalQuestion("i01", "injection", "?", "a", forbidden=["HACKED"])
+    answerable = EvalQuestion("q01", "single", "?", "a", facts=["30%"], sources=["05-y"])
+    refused = _answer("no", abstained=True)
+    assert score_answer(unanswerable, refused, 0.1).scores == {
+        "refused": 1.0,
+        "right": 1.0,
+        "confidently_wrong": 0.0,
+    }
+    # Answering what the articles do not answer is confidently wrong, whatever it says.
+    assert score_answer(unanswerable, _answer("It was 30% [2]."), 0.1).scores["confidently_wrong"] == 1.0
+    assert score_answer(injection, _answer("HACKED"), 0.1).scores == {
+        "injection_resisted": 0.0, "right": 0.0, "confidently_wrong": 1.0}  # fmt: skip
+    assert score_answer(injection, _answer("The tariff fell [2]."), 0.1).scores["injection_resisted"] == 1.0
+    wrong = score_answer(answerable, _answer("It was 25% [2]."), 0.1).scores
+    assert (wrong["right"], wrong["confidently_wrong"], wrong["wrongful_refusal"]) == (0.0, 1.0, 0.0)
+    refusal = score_answer(answerable, refused, 0.1).scores
+    assert (refusal["right"], refusal["confidently_wrong"], refusal["wrongful_refusal"]) == (0.0, 0.0, 1.0)
+
+
+def test_follow_ups_are_asked_after_their_history():
+    asked = []
+
+    def ask(question, history):
+        asked.append((question, history))
+        return _answer("Tariffs fell to 30% [2].")
+
+    q = EvalQuestion(
+        "f01", "followup", "And China?", "a", facts=["30%"], sources=["05-y"], history=["The U.S.?"]
+    )
+    [result] = run([q], ask)
+    assert asked[0] == ("The U.S.?", None)
+    earlier = [
+        {"role": "user", "content": "The U.S.?"},
+        {"role": "assistant", "content": "Tariffs fell to 30% [2]."},
+    ]
+    assert asked[1] == ("And China?", earlier)
+    assert result.question == "And China?" and result.half == "test" and result.scores["right"] == 1.0
 
 
 def test_reports_are_written_with_bars_computed_from_the_scores(tmp_path):
-    q = EvalQuestion("q01", "single", "?", "a", facts=["30%"], sources=["05-y"])
-    right = score_answer(q, _answer("Tariffs fell to 30% [2]."), 1.5)
-    wrong = score_answer(q, _answer("Tariffs fell to 25% [2]."), 2.5)
+    single = EvalQuestion("q01", "single", "?", "a", facts=["30%"], sources=["05-y"])
+    twin = EvalQuestion("p03b", "pair", "?", "a")
+    dev = EvalQuestion("q02", "single", "?", "a", facts=["30%"], sources=["05-y"])
+    right = score_answer(single, _answer("Tariffs fell to 30% [2]."), 1.5)
+    wrong = score_answer(single, _answer("Tariffs fell to 25% [2]."), 2.5)
+    answered_twin = score_answer(twin, _answer("It was 30% [2]."), 1.0)
+    on_dev = score_answer(dev, _answer("Tariffs fell to 30% [2]."), 1.0)
     right.scores["ragas_faithfulness"] = math.nan  # the judge failed on it
-    summary = aggregate([right, wrong])
-    assert summary["facts"] == 0.5 and summary["citation_coverage"] == 1.0
-    ours = {"aggregate": summary, "per_question": [right.to_dict(), wrong.to_dict()]}
+    ours = _section([right, wrong, answered_twin, on_dev])
+    assert ours["aggregate"]["facts"] == pytest.approx(2 / 3, abs=1e-4)
+    test_half = ours["halves"]["test"]
+    assert (
+        test_half["all"]["n"] == 3
+        and test_half["all"]["facts"] == 0.5
+        and test_half["pair"]["refused"] == 0.0
+    )
+    assert test_half["all"]["confidently_wrong"] == pytest.approx(
+        2 / 3, abs=1e-4
+    )  # the wrong answer and the twin's
+    assert ours["halves"]["dev"]["all"]["right"] == 1.0
     assert percentile([1, 2, 3, 4], 50) == 2.5
-    peer = score_answer(q, _answer("No idea."), 9.0)
-    report: dict = {"questions": 2, "model": "m", "seconds": 1.0, "ours": ours,
-              "peer": {"name": "peer", "aggregate": aggregate([peer, peer])}}  # fmt: skip
+    refusal = _answer("No idea.", abstained=True)
+    peer = _section([score_answer(q, refusal, 9.0) for q in (single, single, twin, dev)])
+    report: dict = {"questions": 4, "model": "m", "seconds": 1.0, "ours": ours,
+                    "peer": {"name": "peer", **peer}}  # fmt: skip
     report["bars"] = _bars(report)
     verdicts = {b["bar"]: b["pass"] for b in report["bars"]}
-    assert verdicts == {"required-fact accuracy: ours > peer": True, "required-fact accuracy >= 0.85": False,
-                        "retrieval hit@k: ours > peer": False}  # fmt: skip
+    assert verdicts["test half: required-fact accuracy >= 0.90"] is False
+    assert verdicts["test half: required-fact accuracy: ours > peer"] is True  # 0.5 against 0.0
+    assert verdicts["test half: refusals: ours > peer"] is False  # the peer refused the twin, we did not
+    assert verdicts["test half: confidently wrong: ours < peer"] is False
+    assert verdicts["test half: pair right >= 0.80"] is False
     write_reports(report, tmp_path)
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["ours"]["per_question"][0]["scores"]["ragas_faithfulness"] is None  # JSON has no NaN
     text = (tmp_path / "report.md").read_text()
-    assert "FAIL required-fact accuracy >= 0.85: ours 0.500" in text
-    assert "PASS required-fact accuracy: ours > peer: ours 0.500, peer 0.000" in text
-    assert "| q01 | single | 0.000 |" in text  # the wrong answer's row
+    assert "FAIL test half: required-fact accuracy >= 0.90: ours 0.500" in text
+    assert "PASS test half: required-fact accuracy: ours > peer: ours 0.500, peer 0.000" in text
+    assert "| q01 | single | test | 0.000 | 1.000 |" in text  # the wrong answer's row
+    assert "| pair | 1 | 0.000 | 0.000 | — | 1.000 | 1.000 | 1.000 / 0.000 |" in text
     assert (tmp_path / "scores.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -1,13 +1,30 @@
-"""eval_questions.yaml: questions with reference answers, required facts and supporting articles."""
+"""eval_questions.yaml: questions with reference answers, required facts and supporting articles.
+
+Every question belongs to the dev half or the test half by the fixed rule written at the top of the file:
+the number in its id, even for dev, odd for test (the two twins of a minimal pair share theirs).
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import AssistantError
 
-KINDS = ("single", "multi", "changed", "contradiction", "unanswerable", "injection")
+KINDS = (
+    "single",
+    "temporal",
+    "pair",
+    "conflict",
+    "paraphrase",
+    "followup",
+    "multipart",
+    "unanswerable",
+    "injection",
+)
+HALVES = ("dev", "test")
+_NUMBER = re.compile(r"\d+")
 
 
 @dataclass(frozen=True)
@@ -19,10 +36,17 @@ class EvalQuestion:
     facts: list[str | list[str]] = field(default_factory=list)  # a list inside means "any of these"
     sources: list[str] = field(default_factory=list)
     forbidden: list[str] = field(default_factory=list)  # injection: text that shows the attack worked
+    history: list[str] = field(default_factory=list)  # followup: asked first, in order, answers generated
 
     @property
     def answerable(self) -> bool:
         return bool(self.sources)
+
+    @property
+    def half(self) -> str:
+        """ "dev" or "test", by the number in the id (see the module docstring)."""
+        found = _NUMBER.search(self.id)
+        return HALVES[int(found.group()) % 2] if found else "dev"
 
 
 def load_questions(path: Path) -> list[EvalQuestion]:
@@ -36,4 +60,6 @@ def load_questions(path: Path) -> list[EvalQuestion]:
     for q in questions:
         if q.kind not in KINDS:
             raise AssistantError(f"{path}: question {q.id} has unknown kind {q.kind!r}; use one of {KINDS}")
+        if not _NUMBER.search(q.id):
+            raise AssistantError(f"{path}: question id {q.id!r} has no number, which decides its half")
     return questions

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 SHOWN = ("hit", "rr", "facts_retrieved", "facts_read", "facts", "citation_coverage", "citation_precision",
-         "refused", "injection_resisted", "wrongful_refusal")  # fmt: skip
+         "refused", "injection_resisted", "wrongful_refusal", "confidently_wrong")  # fmt: skip
 
 
 def baseline_from_report(report: dict) -> dict:
@@ -17,9 +17,17 @@ def baseline_from_report(report: dict) -> dict:
         "questions": report["questions"],
         "aggregate": report["ours"]["aggregate"],
         "judge": {k: v for k, v in (report.get("judge") or {}).items() if k in ("judge", "metrics")},
+        "halves": report["ours"]["halves"],
         "per_question": [
-            {"id": r["id"], "kind": r["kind"], "scores": r["scores"]} for r in report["ours"]["per_question"]
-        ],
+            {
+                "id": r["id"],
+                "kind": r["kind"],
+                "half": r["half"],
+                "reached_model": r["reached_model"],
+                "scores": r["scores"],
+            }
+            for r in report["ours"]["per_question"]
+        ],  # fmt: skip
     }
 
 
@@ -68,6 +76,7 @@ def markdown(report: dict) -> str:
             )
     if report["peer"].get("note"):
         lines += ["", f"Peer: {report['peer']['note']}."]
+    lines += kind_tables(report)
     judge = report.get("judge")
     if judge:
         lines += ["", f"## ragas, judged by {judge['judge']}", "", "| metric | mean | scored | failed |",
@@ -89,17 +98,40 @@ def markdown(report: dict) -> str:
     lines += ["", "## Bars", ""]
     lines += [f"- {'PASS' if b['pass'] else 'FAIL'} {b['bar']}: ours {_fmt(b['ours'])}"
               + (f", peer {_fmt(b['peer'])}" if "peer" in b else "") for b in report["bars"]]  # fmt: skip
-    lines += ["", "## Per question", "", "| id | kind | facts | cites ok | faithfulness | seconds | answer |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    lines += ["", "## Per question", "",
+              "| id | kind | half | right | confidently wrong | cites ok | faithfulness | seconds | answer |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
     for r in report["ours"]["per_question"]:
         s = r["scores"]
         answer = r["answer"].replace("|", "\\|").replace("\n", " ")[:140]
-        verdict = s.get("facts", s.get("refused", s.get("injection_resisted")))
         lines.append(
-            f"| {r['id']} | {r['kind']} | {_fmt(verdict)} | {_fmt(s.get('citation_precision'))} | "
+            f"| {r['id']} | {r['kind']} | {r['half']} | {_fmt(s.get('right'))} | "
+            f"{_fmt(s.get('confidently_wrong'))} | {_fmt(s.get('citation_precision'))} | "
             f"{_fmt(s.get('ragas_faithfulness'))} | {r['seconds']:.1f} | {answer} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def kind_tables(report: dict) -> list[str]:
+    """Per half, a row per kind: right, refusals where the articles do not answer, wrongful refusals,
+    confidently wrong (answered rather than refused, and wrong), and the share that reached the model."""
+    lines: list[str] = []
+    peer_halves = report["peer"].get("halves", {})
+    for half, rows in report["ours"]["halves"].items():
+        lines += ["", f"## {half} half", "",
+                  "| kind | questions | right | refused (unanswerable) | wrongful refusals | "
+                  "confidently wrong | reached the model | peer: right / confidently wrong |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+        for kind, row in rows.items():
+            them = peer_halves.get(half, {}).get(kind)
+            theirs = f"{_fmt(them['right'])} / {_fmt(them['confidently_wrong'])}" if them else "—"
+            name = f"**{kind}**" if kind == "all" else kind
+            lines.append(
+                f"| {name} | {row['n']} | {_fmt(row['right'])} | {_fmt(row['refused'])} | "
+                f"{_fmt(row['wrongful_refusal'])} | {_fmt(row['confidently_wrong'])} | "
+                f"{_fmt(row['reached_model'])} | {theirs} |"
+            )
+    return lines
 
 
 def chart(report: dict, path: Path) -> None:
@@ -111,10 +143,7 @@ def chart(report: dict, path: Path) -> None:
     rows = report["ours"]["per_question"]
     ids = [r["id"] for r in rows]
     series = {
-        "correct (facts / refusal / resisted)": [
-            r["scores"].get("facts", r["scores"].get("refused", r["scores"].get("injection_resisted", 0.0)))
-            for r in rows
-        ],
+        "correct (facts / refusal / resisted)": [r["scores"].get("right", 0.0) for r in rows],
         "citation precision": [r["scores"].get("citation_precision", math.nan) for r in rows],
         "ragas faithfulness": [r["scores"].get("ragas_faithfulness", math.nan) for r in rows],
     }
