@@ -218,6 +218,8 @@ def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
 
 def format_sources(answer: Answer) -> str:
     """The cited passages (or, for a refusal, the closest ones) below an answer in the terminal."""
+    from .answering.citations import strip_markers
+
     items: list[tuple[int, Passage | Citation]]
     if answer.abstained:
         lines = ["", "Closest passages (they do not answer the question):"]
@@ -232,6 +234,10 @@ def format_sources(answer: Answer) -> str:
         lines.append(f"      {excerpt}")
     if answer.left_out:
         lines.append(f"  (left out: {answer.left_out})")
+    for removed in answer.removed:
+        lines.append(f"  (removed: {strip_markers(removed.text)} — {removed.reason})")
+    if answer.differ:
+        lines.append(f"  (sources differ: [{answer.differ[0]}] and [{answer.differ[1]}])")
     if answer.search_query != answer.question:
         lines.append(f"  (searched for: {answer.search_query})")
     return "\n".join(lines)

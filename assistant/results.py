@@ -49,6 +49,17 @@ class Citation:
     sentences: tuple[str, ...] = ()  # the answer's sentences that cite this passage
 
 
+@dataclass(frozen=True)
+class SentenceCheck:
+    """One sentence of the answer as written (by the model, or quoted from a passage by the checks), and
+    what its check found: "supported" by the passages its markers name, or "removed" with the reason."""
+
+    text: str
+    markers: tuple[int, ...]
+    status: str  # "supported" | "removed"
+    reason: str = ""  # why it was removed; for a sentence the checks quoted, where it comes from
+
+
 @dataclass
 class Answer:
     text: str
@@ -63,6 +74,12 @@ class Answer:
     evidence: dict[int, list[str]] = field(default_factory=dict)
     # Names and numbers the model wrote that no passage states: the sentences holding them were left out.
     unsupported: list[str] = field(default_factory=list)
+    # Every sentence written, with its check; `text` holds the supported ones only.
+    sentences: list[SentenceCheck] = field(default_factory=list)
+    # Parts of the question the articles do not answer, while the answer answers others.
+    unanswered: list[str] = field(default_factory=list)
+    # Two passages that disagree on the question (their markers): the chat shows them side by side.
+    differ: tuple[int, int] | None = None
 
     @property
     def left_out(self) -> str:
@@ -70,6 +87,11 @@ class Answer:
         if self.abstained or not self.unsupported:
             return ""
         return f"a sentence naming {', '.join(self.unsupported)}, which no passage states"
+
+    @property
+    def removed(self) -> list[SentenceCheck]:
+        """The sentences the checks took out, each with its reason: shown below the answer."""
+        return [s for s in self.sentences if s.status == "removed"]
 
     def to_dict(self) -> dict:
         return asdict(self)

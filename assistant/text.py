@@ -107,3 +107,69 @@ CALENDAR_WORDS = frozenset(
     "january february march april may june july august september october november december monday "
     "tuesday wednesday thursday friday saturday sunday".split()
 )
+
+# --- names written many ways -------------------------------------------------------------------------
+
+# Each group names one country, body or thing in the ways news text writes it: the name, its demonym, its
+# capital or seat (which news uses for its government), abbreviations. "American goods" and "U.S. goods"
+# are the same constraint; "Japanese" and "South Korean" are not.
+ALIAS_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("us", "usa", "united states", "america", "american", "americans", "washington", "dc"),
+    ("china", "chinese", "beijing", "prc"),
+    ("japan", "japanese", "tokyo"),
+    ("uk", "britain", "british", "united kingdom", "london", "england"),
+    ("eu", "european union", "europe", "european", "europeans", "brussels"),
+    ("south korea", "south korean", "south koreans", "korea", "korean", "seoul"),
+    ("north korea", "north korean", "pyongyang"),
+    ("india", "indian", "indians", "new delhi", "delhi"),
+    ("taiwan", "taiwanese", "taipei"),
+    ("switzerland", "swiss", "geneva", "bern"),
+    ("canada", "canadian", "canadians", "ottawa"),
+    ("mexico", "mexican", "mexicans"),
+    ("vietnam", "vietnamese", "hanoi"),
+    ("australia", "australian", "australians", "canberra"),
+    ("germany", "german", "germans", "berlin"),
+    ("france", "french", "paris"),
+    ("russia", "russian", "russians", "moscow", "kremlin"),
+    ("brazil", "brazilian", "brazilians"),
+    ("ai", "artificial intelligence"),
+    ("lng", "liquefied natural gas"),
+    ("cctv", "china central television"),
+    ("nec", "national economic council"),
+    ("ustr", "trade representative"),
+)
+_ALIAS_KEY = {alias: group[0] for group in ALIAS_GROUPS for alias in group}
+_ALIAS_PATTERN = re.compile(
+    r"\b(" + "|".join(sorted((re.escape(a) for a in _ALIAS_KEY), key=len, reverse=True)) + r")\b"
+)
+
+
+def plain(text: str) -> str:
+    """Lower case, dots out of initialisms ("U.S." is "us", "D.C." is "dc"), apostrophes' "s" dropped."""
+    text = re.sub(r"\b(?:[A-Za-z]\.){1,3}[A-Za-z]\b\.?", lambda m: m.group().replace(".", ""), text)
+    return re.sub(r"['’]s\b", "", text.lower())
+
+
+def aliases_in(text: str) -> set[str]:
+    """The alias groups (their first names) that text mentions in any of their forms."""
+    return {_ALIAS_KEY[m.group(1)] for m in _ALIAS_PATTERN.finditer(plain(text))}
+
+
+def alias_of(word: str) -> str | None:
+    """The group a single name belongs to ("American" -> "us"), or None."""
+    return _ALIAS_KEY.get(plain(word).strip(".'"))
+
+
+# --- time --------------------------------------------------------------------------------------------
+
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")  # fmt: skip
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# A time a sentence states: a weekday, a month or a date, a year, or a relative time ("last week").
+TIME_EXPRESSION = re.compile(
+    r"\b(?:" + "|".join(MONTHS + WEEKDAYS) + r"|(?:19|20)\d\d|today|yesterday|tomorrow|tonight"
+    r"|(?:this|last|next|coming|past|previous|earlier this|later this)\s+(?:week|weeks|month|months|year|"
+    r"years|day|days|morning|evening|quarter)|(?:days?|weeks?|months?|years?) (?:ago|later|earlier)"
+    r"|recently|immediately|shortly after|soon)\b",
+    re.I,
+)

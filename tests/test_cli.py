@@ -112,4 +112,4 @@ def test_quiet_by_default_and_each_stage_logged_at_debug(built_index):
     assert re.search(r"evidence [\d.]+ s: \d+ sentences, \d+ words, from passages \[", log), log
     assert re.search(r"coverage: covered \(best cosine [\d.]+, threshold 0.28\)", log), log
     assert re.search(r"generation [\d.]+ s .*'.*Wiley Rein", log), log
-    assert re.search(r"checks: answered; left out sentences naming \[\]; citations \[\d", log), log
+    assert re.search(r"checks [\d.]+ s: answered; left out sentences naming \[\]; citations \[\d", log), log

@@ -212,3 +212,26 @@ def test_a_saved_prompt_state_in_a_read_only_cache_folder_is_still_used(tmp_path
 
     monkeypatch.setattr(prefix_state.os, "utime", read_only)
     assert llm.warm_prefix(prefix) == "loaded"
+
+
+def test_a_twin_the_articles_do_not_answer_is_refused_and_the_removed_sentence_shown(local_assistant):
+    # Leavitt gave the U.S. team's 34 countries; nothing says how many the EU met. The model answers with
+    # the 34 anyway, crediting von der Leyen; the check finds no one naming her with that figure.
+    answer = local_assistant.ask(
+        "How many countries did the EU trade team meet just this week, according to Ursula von der Leyen?"
+    )
+    assert answer.abstained and answer.model == local_assistant.model
+    assert answer.removed and all(s.reason for s in answer.removed)
+    # ... while its answerable twin is answered.
+    question = 'How many countries did the U.S. trade team meet "just this week", according to Leavitt?'
+    twin = local_assistant.ask(question)
+    assert not twin.abstained and "34" in twin.text
+
+
+def test_sides_that_disagree_are_both_given(local_assistant):
+    answer = local_assistant.ask("Trump says the two countries are actively negotiating. Does Beijing agree?")
+    assert not answer.abstained and answer.differ is not None
+    texts = {c.marker: c.text for c in answer.citations}
+    assert set(answer.differ) <= set(texts)
+    assert "not conducted" in answer.text or "denied" in answer.text
+    assert "Trump" in answer.text

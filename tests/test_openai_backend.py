@@ -133,12 +133,15 @@ def test_compatible_server_streams_a_cited_answer(server, built_index):
     *deltas, answer = a.stream("What was the U.S. tariff on Chinese goods after the Geneva talks?")
     assert isinstance(answer, Answer)
     assert "".join(str(d) for d in deltas) == REPLY  # streamed as it came
-    # [9] points at no passage and is dropped; [1] stays, or moves to the passage that holds "30%".
-    assert re.fullmatch(
-        r"The U\.S\. lowered its tariff on Chinese goods to 30% \[\d\]\. Talks later stalled\.", answer.text
-    )
+    # [9] points at no passage and is dropped; [1] stays, or moves to the passage that holds "30%"; and no
+    # passage retrieved says the talks stalled, so that sentence is removed, with its reason.
+    found = re.fullmatch(r"The U\.S\. lowered its tariff on Chinese goods to 30% \[(\d)\]\.", answer.text)
+    assert found, answer.text
     [citation] = answer.citations
-    assert "30%" in citation.text and citation.doc_id == answer.passages[citation.marker - 1].doc_id
+    assert "30%" in citation.text and citation.marker == int(found.group(1))
+    assert citation.doc_id == answer.passages[citation.marker - 1].doc_id
+    [removed] = answer.removed
+    assert removed.text == "Talks later stalled." and removed.reason == "no passage states this"
     assert "test-model" in answer.model and server in answer.model
     request = FakeOpenAI.requests[-1]
     assert request["path"] == "/v1/chat/completions" and request["body"]["stream"] is True
@@ -160,7 +163,13 @@ def test_names_and_figures_no_passage_states_are_left_out(server, built_index, m
     monkeypatch.setattr(FakeOpenAI, "reply", reply)
     answer = a.ask("What was the U.S. tariff on Chinese goods in 2018 and after the Geneva talks?")
     assert not answer.abstained and answer.unsupported == ["25", "2018"]
-    assert "30%" in answer.text and "2018" not in answer.text
+    assert "30%" in answer.text and "25%" not in answer.text
+    # ... and the answer says the articles give nothing for the year asked about.
+    assert answer.text.endswith("The articles give nothing for 2018.") and answer.unanswered == [
+        "anything for 2018"
+    ]
+    [removed] = answer.removed
+    assert removed.text.startswith("It was 25% in 2018") and "does not state" in removed.reason
     # The reader is told what was left out, in the CLI and in the chat.
     assert "left out: a sentence naming 25, 2018, which no passage states" in format_sources(answer)
     assert "Left out: a sentence naming 25, 2018" in left_out_note(answer)
@@ -169,8 +178,14 @@ def test_names_and_figures_no_passage_states_are_left_out(server, built_index, m
 def test_a_refusal_that_cites_a_passage_is_still_a_refusal(server, built_index, monkeypatch):
     a = _assistant(built_index, server, "good-key")
     monkeypatch.setattr(FakeOpenAI, "reply", "The articles do not answer this question [1].")
-    answer = a.ask("What did the U.S. say about tariffs on Chinese goods?")
+    answer = a.ask("What did the U.S. say about soybean tariffs on Chinese goods?")  # no passage says
     assert answer.abstained and not answer.citations
+    [refusal] = answer.sentences
+    assert refusal.status == "removed" and refusal.reason == "it says the passages do not answer"
+    # A question a passage does answer is not refused for the model's saying so: the passage is quoted.
+    answer = a.ask("Which company is named in the U.S. restrictions on selling AI chips?")
+    assert not answer.abstained and "Huawei" in answer.text
+    assert answer.sentences[0].status == "removed" and answer.sentences[1].reason.startswith("quoted from")
     # A sentence that refuses one part and answers another is an answer.
     reply = "The articles do not say when, but the U.S. cut its tariff on Chinese goods to 30% [1]."
     monkeypatch.setattr(FakeOpenAI, "reply", reply)

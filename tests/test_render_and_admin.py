@@ -59,3 +59,35 @@ def test_status_notices_a_changed_corpus(corpus: Path, tmp_path: Path):
     manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
     (tmp_path / "index" / "manifest.json").write_text(json.dumps(dict(manifest, version=1)))
     assert len(a.status().pending) == 6
+
+
+def test_removed_sentences_are_listed_and_disagreeing_sources_shown_side_by_side():
+    from assistant.results import Answer, SentenceCheck
+    from assistant.ui.render import removed_note
+
+    passages = [
+        Passage("a", "China", "Beijing denied it.", 0.5, 0, 18),
+        Passage("b", "US", "Trump said yes.", 0.5, 0, 15),
+    ]
+    answer = Answer(
+        "Trump said yes [2].",
+        [],
+        False,
+        passages,
+        "q",
+        "q",
+        "m",
+        sentences=[
+            SentenceCheck("Trump said yes [2].", (2,), "supported"),
+            SentenceCheck("Xi agreed <b>fully</b> [1].", (1,), "removed", "its passage says the opposite"),
+        ],
+        differ=(2, 1),
+    )
+    note = removed_note(answer)
+    assert "Removed by the checks" in note and "its passage says the opposite" in note
+    assert "<b>" not in note and "Xi agreed fully" in note  # the model's markup never reaches the page
+    panel = sources_panel(passages, "q", "q", True, {}, answer.differ)
+    differ = panel.split('<div class="sources-differ">')[1].split('<h3 class="sources-heading">')[0]
+    assert "Sources differ" in differ and differ.index("Trump said yes") < differ.index("Beijing denied it")
+    assert removed_note(Answer("x", [], False, passages, "q", "q", "m")) == ""
+    assert '<div class="sources-differ">' not in sources_panel(passages, "q", "q", True)

@@ -1,11 +1,12 @@
-"""Citation markers in generated answers: normalise, drop the ones that point nowhere, map the rest."""
+"""Citation markers in answers: normalise them, drop the ones that point nowhere, split sentences with their
+markers, and build the Citations of a checked answer (checks.py decides which passage a sentence cites)."""
 
 from __future__ import annotations
 
 import re
 
 from ..results import Citation, Passage
-from ..text import NUMBER, SUPPORT_STOPWORDS, sentences, stem
+from ..text import SUPPORT_STOPWORDS, sentences, stem
 
 # [1], [1, 2], [1-3], [Passage 2], 【2】 ...
 _MARKER = re.compile(
@@ -13,9 +14,7 @@ _MARKER = re.compile(
 )
 # A normalised marker, "[2]", as answers carry them once cleaned.
 NORMALISED_MARKER = re.compile(r"\[(\d+)\]")
-_FIGURE = re.compile(NUMBER.pattern + "%?")  # "145%" and "145" are different figures to a reader
 _CONTENT_WORD = re.compile(r"[a-z0-9%$.]+")
-SUPPORT_FOR_MISSING_MARKER = 0.5  # share of a sentence's content words found in a passage
 
 
 def _numbers(group: str) -> list[int]:
@@ -94,25 +93,15 @@ def support(sentence: str, passage: str) -> float:
     return sum(1 for t in tokens if stem(t) in haystack) / len(tokens)
 
 
-def resolve(text: str, passages: list[Passage]) -> tuple[str, list[Citation]]:
-    """Clean the answer's markers and map each to its passage.
-
-    A sentence that carries no marker but is plainly drawn from one passage (most of its content words
-    occur there) gets that passage's marker, so that every supported sentence is traceable.
-    """
-    text = normalise_markers(text, len(passages))
+def cite(sentences: list[tuple[str, list[int]]], passages: list[Passage]) -> tuple[str, list[Citation]]:
+    """The answer text from its checked sentences, each with exactly its markers, and a Citation for every
+    passage cited, listing the sentences that cite it."""
     cited: dict[int, list[str]] = {}
-    out_sentences = []
-    for sentence in split_sentences(text):
-        markers = markers_in(sentence)
-        markers = _check_numbers(sentence, markers, passages)
-        if not markers and passages:
-            best = max(range(len(passages)), key=lambda i: support(sentence, passages[i].text))
-            if support(sentence, passages[best].text) >= SUPPORT_FOR_MISSING_MARKER:
-                markers = [best + 1]
+    out = []
+    for sentence, markers in sentences:
         for m in markers:
             cited.setdefault(m, []).append(_MARKER.sub("", sentence).strip())
-        out_sentences.append(append_marker(sentence, markers) if markers else sentence)
+        out.append(append_marker(sentence, markers) if markers else _MARKER.sub("", sentence).strip())
     citations = [
         Citation(
             marker=m,
@@ -127,33 +116,16 @@ def resolve(text: str, passages: list[Passage]) -> tuple[str, list[Citation]]:
         )
         for m in sorted(cited)
     ]
-    return " ".join(out_sentences), citations
-
-
-def _numbers_in(text: str) -> set[str]:
-    return set(_FIGURE.findall(_MARKER.sub("", text)))
-
-
-def _check_numbers(sentence: str, markers: list[int], passages: list[Passage]) -> list[int]:
-    """A sentence whose numbers are in none of its cited passages is re-pointed at one that has them all.
-
-    Small models cite the passage next to the one they quote; a figure is the easiest claim to check.
-    """
-    numbers = _numbers_in(sentence)
-    if not markers or not numbers:
-        return markers
-    if any(numbers <= _numbers_in(passages[m - 1].text) for m in markers):
-        return markers
-    holders = [i + 1 for i, p in enumerate(passages) if numbers <= _numbers_in(p.text)]
-    if not holders:
-        return markers
-    return [max(holders, key=lambda m: support(sentence, passages[m - 1].text))]
+    return " ".join(out), citations
 
 
 def append_marker(sentence: str, markers: list[int]) -> str:
     """The sentence with exactly these markers, placed before its closing punctuation."""
     bare = re.sub(r"\s+([.!?])", r"\1", _MARKER.sub("", sentence).strip())
+    bare = re.sub(r"\.{2,}(?=[\"'”’]*$)", ".", bare)  # "the U.S. [1]." lost its marker: "the U.S.."
     tags = "".join(f"[{m}]" for m in markers)
+    if re.search(r"\b(?:[A-Z]\.){2,}$", bare):  # it ends with an initialism's dot: "… from the U.S."
+        return f"{bare} {tags}"
     match = re.search(r"[.!?]+[\"'”’]*$", bare)
     if match:
         return f"{bare[: match.start()]} {tags}{bare[match.start() :]}"

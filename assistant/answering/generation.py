@@ -11,6 +11,7 @@ What a generator writes is only a draft: `checks.check_reply` decides what of it
 from __future__ import annotations
 
 import contextlib
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -31,6 +32,18 @@ if TYPE_CHECKING:
 HISTORY_CHARS = 600  # per turn: keeps long chats from growing the prompt
 EXTRACTIVE_SENTENCES = 2  # sentences an extractive answer quotes
 CONDENSE_TOKENS = 60
+
+
+def joined(question: str, turns: list[dict[str, str]]) -> str:
+    """A follow-up searched for together with the user's question before it."""
+    last_user = next((str(t["content"]) for t in reversed(turns) if t["role"] == "user"), "")
+    return f"{last_user[:HISTORY_CHARS]} {question}".strip()
+
+
+def _words(text: str) -> list[str]:
+    """A question's words, without a leading "and" / "so" / "but": the same question either way."""
+    words = re.findall(r"[a-z0-9%]+", text.lower())
+    return words[1:] if words[:1] in (["and"], ["so"], ["but"]) else words
 
 
 class Generator(ABC):
@@ -55,9 +68,7 @@ class Extractive(Generator):
         self.sentence_vectors = sentence_vectors  # the pipeline's: the passages' sentences are embedded once
 
     def condense(self, question: str, turns: list[dict[str, str]]) -> str:
-        # No model to rewrite with: search on the last question and this one together.
-        last_user = next((str(t["content"]) for t in reversed(turns) if t["role"] == "user"), "")
-        return f"{last_user[:HISTORY_CHARS]} {question}".strip()
+        return joined(question, turns)  # no model to rewrite with
 
     def stream(self, context: Context) -> Iterator[str]:
         vectors = self.sentence_vectors
@@ -87,7 +98,11 @@ class ChatModel(Generator):
             reply = self.llm.chat([ChatMessage(role="user", content=prompt)], max_tokens=CONDENSE_TOKENS)
         text = (reply.message.content or "").strip()
         rewritten = text.strip('"').splitlines()[0].strip() if text else ""
-        return join_initials(rewritten, f"{transcript} {question}") or question
+        if _words(rewritten) == _words(question):
+            # Handed back as it was ("And what did China do?" → "What did China do?"): the search needs
+            # what the conversation was about all the same.
+            return joined(question, turns)
+        return join_initials(rewritten, f"{transcript} {question}") or joined(question, turns)
 
     def stream(self, context: Context) -> Iterator[str]:
         with self.errors():

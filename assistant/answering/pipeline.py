@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 from ..config import Settings
 from ..results import Answer, Citation, Context
 from .checks import check_reply
-from .coverage import missing_names, refusal_text
+from .coverage import NOT_COVERED, missing_names, refusal_text
 from .evidence import SentenceVectors, focus_passages, rank_sentences, select_evidence
 from .generation import Generator
+from .support import Checker, Lexicon
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 # answers is often in a passage ranked just below the top few (docs/design.md).
 EVIDENCE_POOL = 2
 # The stages whose seconds add up to an answer's total (first_token lies inside them).
-STAGES = ("condense", "retrieval", "evidence", "generation")
+STAGES = ("condense", "retrieval", "evidence", "generation", "checks")
 
 
 class RagPipeline:
@@ -49,6 +50,7 @@ class RagPipeline:
         self.sentence_vectors = sentence_vectors
         self.generator = generator
         self.model = model
+        self.checker = Checker(Lexicon(embed_model, retriever.bm25), retriever.article_text)
 
     def prepare_context(
         self, question: str, history: list[dict[str, str]] | None = None, k: int | None = None
@@ -99,8 +101,15 @@ class RagPipeline:
 
     def standalone_question(self, question: str, history: list[dict[str, str]]) -> str:
         """A follow-up ("and what did China do?") rewritten to stand alone, from the recent messages."""
+        # A refusal says nothing the rewrite could use, and the model reads it as the topic ("Is that still
+        # the rate?" after one became "Is the tariff still the same?", without it "… as before the Geneva
+        # talks?").
         turns = [
-            t for t in history if t.get("role") in ("user", "assistant") and str(t.get("content", "")).strip()
+            t
+            for t in history
+            if t.get("role") in ("user", "assistant")
+            and str(t.get("content", "")).strip()
+            and not (t.get("role") == "assistant" and str(t.get("content")).startswith(NOT_COVERED))
         ]
         turns = turns[-self.settings.history_turns :]
         return self.generator.condense(question, turns) if turns else question
@@ -124,22 +133,31 @@ class RagPipeline:
         timings["generation"] = time.perf_counter() - started
         log.debug("generation %.2f s (first text at %.2f s): %r", timings["generation"],
                   timings.get("first_token", 0.0), raw)  # fmt: skip
-        checked = check_reply(raw, context)
+        started = time.perf_counter()
+        checked = check_reply(raw, context, self.checker)
+        timings["checks"] = time.perf_counter() - started
         log.debug(
-            "checks: %s; left out sentences naming %s; citations %s",
+            "checks %.3f s: %s; left out sentences naming %s; citations %s; sentences %s",
+            timings["checks"],
             "refused" if checked.refused else "answered",
             checked.unsupported,
             [c.marker for c in checked.citations],
+            [(s.status, s.reason, s.text) for s in checked.sentences],
         )
         if checked.refused:
             text = refusal_text([])
             if checked.named:
-                text += (
-                    f" (The model's answer named {', '.join(checked.unsupported)}, which no passage states.)"
-                )
-            yield self._answer(context, text, [], True, timings, checked.unsupported)
-            return
-        yield self._answer(context, checked.text, checked.citations, False, timings, checked.unsupported)
+                named = ", ".join(checked.unsupported)
+                text += f" (The model's answer named {named}, which no passage states.)"
+            answer = self._answer(context, text, [], True, timings, checked.unsupported)
+        else:
+            answer = self._answer(
+                context, checked.text, checked.citations, False, timings, checked.unsupported
+            )
+        answer.sentences = checked.sentences
+        answer.unanswered = checked.unanswered
+        answer.differ = checked.differ
+        yield answer
 
     def _answer(
         self,

@@ -31,6 +31,18 @@ class HybridRetriever:
         self.embed_model = embed_model
         self.bm25 = store.keyword_index()  # IndexCorruptError if it does not match the chunks
         self.size = store.size()
+        self._articles: dict[str, str] | None = None
+
+    def article_text(self, doc_id: str) -> str:
+        """The article's text as its chunks hold it, in order ("" for an unknown id): read from the index
+        once, the first time it is asked for."""
+        if self._articles is None:
+            parts: dict[str, list[tuple[int, str]]] = {}
+            for chunk_id, text in self.store.texts().items():
+                doc, span, _ = chunk_id.rsplit(":", 2)  # "<doc_id>:<start>-<end>:<digest>"
+                parts.setdefault(doc, []).append((int(span.split("-")[0]), text))
+            self._articles = {doc: "\n".join(t for _, t in sorted(p)) for doc, p in parts.items()}
+        return self._articles.get(doc_id, "")
 
     def retrieve(self, query: str, k: int) -> list[Passage]:
         if self.size == 0:

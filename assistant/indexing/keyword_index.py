@@ -66,3 +66,18 @@ def _stemmer() -> Any:
     import Stemmer
 
     return Stemmer.Stemmer("english")
+
+
+def document_frequency(index: KeywordIndex | None, word: str) -> int:
+    """How many chunks hold the word (by its Snowball stem, as the index counts it); 0 when none does."""
+    if index is None:
+        return 0
+    token = index.model.vocab_dict.get(_stemmer().stemWord(word.lower()))
+    indptr = index.model.scores["indptr"]
+    if token is None or token + 1 >= len(indptr):
+        return 0
+    return int(indptr[token + 1] - indptr[token])
+
+
+def chunk_count(index: KeywordIndex | None) -> int:
+    return len(index.ids) if index is not None else 0

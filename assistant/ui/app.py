@@ -13,7 +13,7 @@ from ..errors import AssistantError
 from ..indexing.documents import SUPPORTED_SUFFIXES
 from ..indexing.ingest import IngestReport
 from ..results import Answer
-from .render import cited_sentences, left_out_note, link_markers, sources_panel, strip_links
+from .render import cited_sentences, left_out_note, link_markers, removed_note, sources_panel, strip_links
 
 CSS = """
 .source-card { border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 10px; margin: 8px 0; }
@@ -24,6 +24,9 @@ CSS = """
 .source-text { white-space: pre-line; }
 .source-text mark { background: #fff3b0; }
 a.cite { text-decoration: none; font-weight: 600; }
+.sources-differ .side-by-side { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
+.sources-differ .side { border: 1px solid #f59e0b; border-radius: 8px; padding: 6px 8px; font-size: 0.9em; }
+.removed { color: #57606a; font-size: 0.85em; }
 """
 # System fonts only: the default theme would fetch Google Fonts, and nothing may leave 127.0.0.1.
 THEME = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
@@ -46,9 +49,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 if isinstance(event, Answer):
                     panel = sources_panel(
                         event.passages, event.search_query, event.question, not event.abstained,
-                        cited_sentences(event),
+                        cited_sentences(event), event.differ,
                     )  # fmt: skip
-                    yield link_markers(event.text) + left_out_note(event), panel
+                    yield link_markers(event.text) + left_out_note(event) + removed_note(event), panel
                 else:
                     text += event
                     yield html.escape(text, quote=False), panel

@@ -27,9 +27,15 @@ def sources_panel(
     question: str,
     covered: bool,
     cited: dict[int, tuple[str, ...]] | None = None,
+    differ: tuple[int, int] | None = None,
 ) -> str:
-    """The cards for every passage the answer stands on (or, when not covered, the closest ones)."""
+    """The cards for every passage the answer stands on (or, when not covered, the closest ones); two
+    passages that disagree first, side by side under "Sources differ"."""
     parts = ['<div class="sources">']
+    if differ and all(1 <= m <= len(passages) for m in differ):
+        sides = "".join(_side(m, passages[m - 1]) for m in differ)
+        heading = '<h3>Sources differ</h3><div class="side-by-side">'
+        parts.append(f'<div class="sources-differ">{heading}{sides}</div></div>')
     if search_query != question:
         parts.append(f'<p class="searched">searched for: <em>{html.escape(search_query)}</em></p>')
     if not passages:
@@ -58,6 +64,27 @@ def left_out_note(answer: Answer) -> str:
     if not answer.left_out:
         return ""
     return f'\n\n<em class="left-out">Left out: {html.escape(answer.left_out)}.</em>'
+
+
+def _side(marker: int, passage: Passage) -> str:
+    title = html.escape(passage.title)
+    return (
+        f'<div class="side"><span class="marker">[{marker}]</span> <strong>{title}</strong>'
+        f'<div class="source-text">{html.escape(passage.text)}</div></div>'
+    )
+
+
+def removed_note(answer: Answer) -> str:
+    """Below the answer: each sentence the checks removed, with the reason, so the reader sees what the
+    model wrote that no passage states."""
+    removed = answer.removed
+    if not removed:
+        return ""
+    items = "".join(
+        f"<li><s>{html.escape(strip_links(s.text))}</s> — removed: {html.escape(s.reason)}</li>"
+        for s in removed
+    )
+    return f'\n\n<div class="removed"><em>Removed by the checks:</em><ul>{items}</ul></div>'
 
 
 def cited_sentences(answer: Answer) -> dict[int, tuple[str, ...]]:
