@@ -33,11 +33,13 @@ from .citations import cite, join_initials, markers_in, normalise_markers, split
 from .evidence import question_parts
 from .support import (
     SETTING,
+    YES_OR_NO,
     Asked,
     Checker,
     Window,
     changes,
     content_words,
+    figure_value,
     figures,
     meets_type,
     negated,
@@ -73,12 +75,6 @@ MODEL_REFUSAL = re.compile(
 REFUSAL_WORDS = 8  # "No, the articles do not answer this question."
 
 
-def _figure(number: str) -> str:
-    """A number by its value as written: "1,000" is "1000", "1.50" is "1.5"."""
-    number = number.replace(",", "")
-    return number.rstrip("0").rstrip(".") if "." in number else number
-
-
 def _key(word: str) -> str:
     """A name as it is compared: lower case, no dots ("U.S." is "us"), no possessive."""
     return re.sub(r"'s$", "", word.replace("’", "'").lower()).replace(".", "").strip("'")
@@ -90,14 +86,14 @@ class Grounds:
 
     def __init__(self, passages: list[str], question: str = "") -> None:
         text = " ".join(passages)
-        self.figures = {_figure(n) for n in NUMBER.findall(text)}
+        self.figures = {figure_value(n) for n in NUMBER.findall(text)}
         self.words = {_key(w) for w in re.findall(r"[\w.'’]+", f"{text} {question}")}
 
     def missing(self, sentence: str) -> list[str]:
         """The sentence's figures no passage states and its names no passage or the question holds; the
         first word is left alone (it is capitalised as the start of the sentence)."""
         text = LIST_MARK.sub("", strip_markers(sentence)).lstrip(" \"'“(")
-        terms = [n for n in NUMBER.findall(text) if _figure(n) not in self.figures]
+        terms = [n for n in NUMBER.findall(text) if figure_value(n) not in self.figures]
         for match in CAPITALISED.finditer(text):
             if match.start() == 0:
                 continue
@@ -186,7 +182,8 @@ def check_reply(raw: str, context: Context, checker: Checker) -> Checked:
     any_met = False
     stated = figures(" ".join(p.text for p in passages))
     unstated: list[str] = []
-    for part in question_parts(asked_text):
+    asked_parts = question_parts(asked_text)
+    for part in asked_parts:
         asked = Asked.of(part)
         # A year or figure no passage states ("in 2018") is a part the articles do not answer; the rest of
         # the question may still be answered.
@@ -204,8 +201,8 @@ def check_reply(raw: str, context: Context, checker: Checker) -> Checked:
         else:
             unanswered.append(part)
     differ = None
-    if not any_met and _asks_for_sides(asked_text):
-        sides = _two_sides(Asked.of(asked_text), context, checker)
+    if not any_met and _asks_for_sides(whole):
+        sides = _two_sides(whole, context, checker)
         if sides:
             for text, marker in sides:
                 reason = f"quoted from passage [{marker}]: the sources differ"
@@ -213,8 +210,8 @@ def check_reply(raw: str, context: Context, checker: Checker) -> Checked:
                 kept.append(_Kept(text, [marker], []))
             differ = (sides[0][1], sides[1][1])
             any_met, unanswered = True, []
-    elif any_met and kept and _asks_for_sides(asked_text):
-        counter = _other_side(Asked.of(asked_text), context, checker, kept)
+    elif any_met and kept and _asks_for_sides(whole):
+        counter = _other_side(whole, context, checker, kept)
         if counter is not None:
             text, marker = counter
             checks.append(
@@ -229,14 +226,14 @@ def check_reply(raw: str, context: Context, checker: Checker) -> Checked:
             reason = f"quoted from passage [{marker}]: it changes {old} to {new}"
             checks.append(SentenceCheck(text, (marker,), "supported", reason))
             if not stale.text.startswith(EARLIER):
-                stale.text = EARLIER + YES_NO.sub("", stale.text)
+                stale.text = EARLIER + YES_OR_NO.sub("", stale.text)
             kept.insert(0, _Kept(text, [marker], []))
     made_up = list(dict.fromkeys(made_up))
     if not any_met or not kept:
         named = bool(made_up) and not MODEL_REFUSAL.search(raw)
         return Checked("", [], True, checks, made_up, [], named)
     text, citations = cite([(k.text, k.markers) for k in kept], passages)
-    if unanswered and len(unanswered) < len(question_parts(asked_text)):
+    if unanswered and len(unanswered) < len(asked_parts):
         parts = " ".join(f"“{_as_question(p)}”" for p in unanswered)
         which = "this part" if len(unanswered) == 1 else "these parts"
         text += f" The articles do not answer {which}: {parts}"
@@ -256,8 +253,8 @@ COUNTER = re.compile(
 )
 
 
-def _asks_for_sides(question: str) -> bool:
-    return Asked.of(question).type == "yes-no" or bool(SIDES.search(question))
+def _asks_for_sides(asked: Asked) -> bool:
+    return asked.type == "yes-no" or bool(SIDES.search(asked.text))
 
 
 def _other_side(
@@ -315,7 +312,6 @@ def _two_sides(asked: Asked, context: Context, checker: Checker) -> list[tuple[s
 # The same quantity: a sentence giving a figure and one that says it changed share this much of its words.
 SAME_QUANTITY = 0.4
 EARLIER = "Earlier: "
-YES_NO = re.compile(r"^(?:yes|no)\b[,.:;]?\s*", re.I)
 
 
 def _later_figures(

@@ -82,9 +82,10 @@ SPEECH_VERBS = (
     "indicated|suggested|conceded|explained|insisted|mentioned|maintained|declared|analyzed|pointed out"
 )
 _SPEECH = re.compile(rf"\b(?:{SPEECH_VERBS})\b")
-_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z'’-]+")
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
 _FIGURE = re.compile(NUMBER.pattern + r"(?:\s?%| percent)?")
+# The "Yes, " or "No: " an answer opens with: the answer to a yes-or-no question, not a claim.
+YES_OR_NO = re.compile(r"^(?:yes|no)\b[,.:;]?\s*", re.I)
 PRONOUNS = frozenset("he she they it his her their its him them".split())
 PERSONAL_PRONOUNS = PRONOUNS | frozenset("i we you us our my your me".split())
 
@@ -331,9 +332,7 @@ class Checker:
         """None when the passage states the sentence's claim; else the reason it does not. With the question,
         countries and bodies it names may stand in the sentence unsupported (they are the asker's), and a
         sentence answering a yes-or-no question must not restate it."""
-        claim = re.sub(
-            r"^(?:yes|no)\b[,.:;]?\s*", "", sentence.strip(), flags=re.I
-        )  # the answer, not a claim
+        claim = YES_OR_NO.sub("", sentence.strip())  # the answer, not a claim
         window, score = self.best_window(claim, passage, threshold)
         context = f"{window.before} {window.text}"
         missing_figures = sorted(figures(claim) - figures(window.text))
