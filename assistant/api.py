@@ -5,6 +5,7 @@ It wires the two pipelines together: `ingest` (indexing/) writes the index; `pre
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -14,7 +15,10 @@ from .config import Settings
 from .errors import CorpusError, InvalidQuestionError
 from .indexing.ingest import IngestReport, ProgressCallback, ingest
 from .indexing.status import IndexStatus, index_status
+from .indexing.store import StoreClosedError
 from .results import Answer, Context, Passage
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .answering.evidence import SentenceVectors
@@ -51,7 +55,7 @@ class Assistant:
         """Bring the index up to date with the corpus folder (incremental). Raises CorpusError."""
         with self._lock:
             report = ingest(self.settings, progress=progress)
-            self._pipeline = None  # reopen the index on the next question
+            self._close_pipeline()  # reopen the index on the next question
         return report
 
     def status(self) -> IndexStatus:
@@ -82,7 +86,10 @@ class Assistant:
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         """The k passages (default top_k) that best match the question, best first."""
         question = self._check(question)
-        return self.pipeline.retriever.retrieve(question, k or self.settings.top_k)
+        try:
+            return self.pipeline.retriever.retrieve(question, k or self.settings.top_k)
+        except StoreClosedError:  # the index was reopened under this question: ask the new one
+            return self.pipeline.retriever.retrieve(question, k or self.settings.top_k)
 
     def ask(self, question: str, history: list[dict[str, str]] | None = None) -> Answer:
         """Answer a question; history is the previous turns as [{"role": ..., "content": ...}]."""
@@ -99,7 +106,10 @@ class Assistant:
     def prepare_context(self, question: str, history: list[dict[str, str]] | None = None) -> Context:
         """Retrieval only: the passages an answer would stand on, and whether they cover the question."""
         question = self._check(question)
-        return self.pipeline.prepare_context(question, history)
+        try:
+            return self.pipeline.prepare_context(question, history)
+        except StoreClosedError:  # the index was reopened under this question: ask the new one
+            return self.pipeline.prepare_context(question, history)
 
     def answer_stream(self, context: Context) -> Iterator[str | Answer]:
         """The answer to a prepared context: text deltas (str) as it is generated, then the final Answer.
@@ -138,8 +148,12 @@ class Assistant:
     @property
     def pipeline(self) -> RagPipeline:
         """The answering pipeline over the open index (an internal: tests and the bench look inside it; tools
-        should use the methods above)."""
+        should use the methods above). Reopened when another process (`assistant ingest`, another chat
+        server's upload) has finished changing the index: the next question sees the new articles."""
         with self._lock:
+            if self._pipeline is not None and self._pipeline.retriever.store.outdated():
+                log.info("the index in %s/ changed: reopening it", self.settings.index_dir)
+                self._close_pipeline()
             if self._pipeline is None:
                 from .answering.evidence import SentenceVectors
                 from .answering.pipeline import RagPipeline
@@ -159,6 +173,12 @@ class Assistant:
                     self.model,
                 )
             return self._pipeline
+
+    def _close_pipeline(self) -> None:
+        """Forget the pipeline and close its store (a query already on its way to it is asked again)."""
+        if self._pipeline is not None:
+            self._pipeline.retriever.store.close()
+            self._pipeline = None
 
     def _get_generator(self, sentence_vectors: SentenceVectors | None) -> Generator:
         """Built once, safe from two threads (serve warms the model beside opening the index). The

@@ -38,6 +38,9 @@ class Settings:
     # what the model reads is the main cost of an answer (docs/design.md, "What the model reads").
     evidence_words: int = 90
     max_question_chars: int = 2000
+    # An ingest (or the chat's upload or remove) waits this many seconds for another process writing the
+    # same index before it gives up, changing nothing (indexing/writer_lock.py).
+    write_wait: float = 300.0
     history_turns: int = 6
     # Local model.
     model_path: Path | None = None  # a GGUF of your own; default: the packaged Qwen2.5-Coder-1.5B
@@ -82,6 +85,8 @@ class Settings:
             raise AssistantError(
                 f"evidence_words must be 0 (whole passages) or more, got {self.evidence_words}"
             )
+        if self.write_wait < 0:
+            raise AssistantError(f"write_wait must be 0 seconds or more, got {self.write_wait:g}")
         if self.chunk_words < 20:
             raise AssistantError(f"chunk_words must be at least 20, got {self.chunk_words}")
 

@@ -30,6 +30,11 @@ class IndexFormatError(IndexCorruptError):
     rebuilds it in place."""
 
 
+class IndexBusyError(AssistantError):
+    """Another process kept the index's write lock for longer than the wait allowed (ASSISTANT_WRITE_WAIT);
+    nothing was changed."""
+
+
 class ModelError(AssistantError):
     """The local model file is missing, incomplete, or fails its checksum."""
 

@@ -127,6 +127,22 @@ def test_upload_indexes_a_new_article_and_rejects_a_bad_one(server, tmp_path):
     assert "12 million" in text and "Soybean Report" in panel
 
 
+def test_an_article_ingested_by_another_process_is_answered_without_a_restart(server):
+    (server["corpus"] / "rare-earths.txt").write_text(
+        "Rare Earth Exports\nChina exported 4,800 tonnes of rare-earth magnets in April, customs said.\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ASSISTANT_"))}
+    ingest = subprocess.run(
+        [str(BIN), "ingest", "--corpus", str(server["corpus"]), "--index", str(server["root"] / "index")],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert ingest.returncode == 0, ingest.stderr
+    text, panel = _ask(
+        _client(server["url"]), "How many tonnes of rare-earth magnets did China export in April?"
+    )[-1]
+    assert "4,800" in text and "Rare Earth Exports" in panel
+
+
 def test_browser_chat_streams_cites_and_links(server):
     from playwright.sync_api import sync_playwright
 

@@ -16,6 +16,7 @@ import functools
 import itertools
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import IndexCorruptError, IndexFormatError, IndexNotFoundError
 from .chunk_table import ChunkTable
-from .store import MANIFEST_VERSION, IndexStore, Manifest, StoredChunk
+from .store import MANIFEST_VERSION, IndexStore, Manifest, StoreClosedError, StoredChunk
 
 if TYPE_CHECKING:
     from .chunking import Chunk
@@ -37,8 +38,13 @@ class EmbeddedStore(IndexStore):
     def __init__(self, index_dir: Path, manifest: Manifest) -> None:
         self.index_dir = index_dir
         self.manifest = manifest
+        self._client: Any = None
         self._collection: Any = None
+        self._closed = False
+        # Chroma calls and close() take turns: a query never runs on a client being closed.
+        self._chroma_lock = threading.RLock()
         self.table = ChunkTable(index_dir / "chunks.sqlite3")
+        self._manifest_seen = _stat(index_dir / "manifest.json")
 
     # --- opening -------------------------------------------------------------------------------------
 
@@ -53,7 +59,9 @@ class EmbeddedStore(IndexStore):
         manifest_path = index_dir / "manifest.json"
         if not manifest_path.exists():
             raise IndexNotFoundError(f"no index at {index_dir}/: build it with `assistant ingest`")
+        seen = _stat(manifest_path)  # before reading it: a save in between is seen as a change
         store = cls(index_dir, Manifest.load(manifest_path))
+        store._manifest_seen = seen
         if store.manifest.version != MANIFEST_VERSION:
             raise IndexFormatError(
                 f"the index in {index_dir}/ was built by another version of the assistant "
@@ -91,30 +99,60 @@ class EmbeddedStore(IndexStore):
 
     @property
     def collection(self) -> Any:
-        if self._collection is None:
-            import chromadb
+        with self._chroma_lock:
+            if self._closed:
+                raise StoreClosedError(str(self.index_dir))
+            if self._collection is None:
+                import chromadb
 
-            try:
-                client = chromadb.PersistentClient(
-                    path=str(self.index_dir / "chroma"),
-                    settings=_chroma_settings().model_copy(),  # a copy: the client writes its path in it
-                )
-                self._collection = client.get_or_create_collection(
-                    COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
-                )
-                self._collection.count()
-            except Exception as exc:  # chromadb raises many kinds for a damaged folder
-                raise IndexCorruptError(
-                    f"the vector store in {self.index_dir}/chroma cannot be opened "
-                    f"({exc.__class__.__name__}: "
-                    f"{str(exc)[:200]}); run `assistant ingest` to rebuild the index"
-                ) from None
-        return self._collection
+                try:
+                    self._client = chromadb.PersistentClient(
+                        path=str(self.index_dir / "chroma"),
+                        settings=_chroma_settings().model_copy(),  # a copy: the client writes its path in it
+                    )
+                    self._collection = self._client.get_or_create_collection(
+                        COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
+                    )
+                    self._collection.count()
+                except Exception as exc:  # chromadb raises many kinds for a damaged folder
+                    raise IndexCorruptError(
+                        f"the vector store in {self.index_dir}/chroma cannot be opened "
+                        f"({exc.__class__.__name__}: "
+                        f"{str(exc)[:200]}); run `assistant ingest` to rebuild the index"
+                    ) from None
+            return self._collection
+
+    def close(self) -> None:
+        """Chroma keeps one client per folder in a process and its vector index in memory: a process that
+        goes on reading after another one wrote must close every client of the folder, so the next one
+        reads the files afresh (docs/design.md, "Several processes, one index")."""
+        with self._chroma_lock:
+            self._closed = True
+            if self._client is not None:
+                self._client.close()
+            self._client = self._collection = None
+
+    def outdated(self) -> bool:
+        """The manifest changed on disk (a stat, nothing read while it has not), to a newer revision whose
+        keyword index is built (the last step of an ingest: one still running is not waited for)."""
+        seen = _stat(self.index_dir / "manifest.json")
+        if seen == self._manifest_seen:
+            return False
+        on_disk = self.read_manifest(self.index_dir)
+        if on_disk is None or on_disk.revision == self.revision:
+            self._manifest_seen = seen
+            return False
+        try:
+            built = int((self.bm25_dir / "revision").read_text())
+        except (OSError, ValueError):
+            return False
+        return built == on_disk.revision
 
     # --- writing -------------------------------------------------------------------------------------
 
     def save_manifest(self) -> None:
         self.manifest.save(self.index_dir / "manifest.json")
+        self._manifest_seen = _stat(self.index_dir / "manifest.json")
 
     def chunk_counts(self) -> dict[str, int | None]:
         """None where Chroma and the chunk table disagree (a write was interrupted between them)."""
@@ -156,7 +194,8 @@ class EmbeddedStore(IndexStore):
     def query(self, vector: list[float], n: int) -> list[tuple[str, float]]:
         """Ids and distances only: with the candidates' texts and metadata the query takes several times as
         long (docs/design.md)."""
-        found = self.collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
+        with self._chroma_lock:
+            found = self.collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
         # In cosine space Chroma's distance is 1 - cosine.
         return [(cid, 1.0 - dist) for cid, dist in zip(found["ids"][0], found["distances"][0], strict=True)]
 
@@ -165,7 +204,8 @@ class EmbeddedStore(IndexStore):
         rows = self.table.get(ids)
         if not rows:
             return {}
-        got = self.collection.get(ids=list(rows), include=["embeddings"])
+        with self._chroma_lock:
+            got = self.collection.get(ids=list(rows), include=["embeddings"])
         out = {}
         for cid, vector in zip(got["ids"], got["embeddings"], strict=True):
             text, meta = rows[cid]
@@ -232,6 +272,15 @@ class EmbeddedStore(IndexStore):
                 f"the keyword index in {self.bm25_dir} cannot be read ({exc.__class__.__name__}); "
                 "delete that folder and run `assistant ingest` to rebuild it"
             ) from None
+
+
+def _stat(path: Path) -> tuple[int, int, int] | None:
+    """What tells a replaced file from the one read before (saves are write-and-rename: a new inode)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
 
 
 @functools.cache

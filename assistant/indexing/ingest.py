@@ -21,6 +21,7 @@ from ..models.embeddings import EMBED_MODEL_NAME
 from .chunking import Chunk, chunk_document
 from .documents import Document, list_corpus, load_document
 from .store import MANIFEST_VERSION, DocEntry, IndexStore, Manifest, open_store_for_update
+from .writer_lock import writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +71,32 @@ def ingest(settings: Settings, progress: bool | ProgressCallback = False) -> Ing
     corpus_dir = settings.corpus_dir
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus folder {corpus_dir}/ does not exist")
-    report = IngestReport()
-    docs = load_corpus(corpus_dir, report)
-    store, note = open_store_for_update(settings)
+    # The corpus is read under the lock: a file another writer added while this one waited is indexed,
+    # not taken for one that was removed.
+    with writer_lock(settings.index_dir, settings.write_wait):
+        report = IngestReport()
+        docs = load_corpus(corpus_dir, report)
+        store, note = open_store_for_update(settings)
+        try:
+            _update(store, docs, settings, progress, report)
+        finally:
+            store.close()
     if note:
-        report.notes.append(note)
+        report.notes.insert(0, note)
+    report.seconds = time.perf_counter() - started
+    log.info("ingest of %s/: %s", corpus_dir, report.summary())
+    return report
+
+
+def _update(
+    store: IndexStore,
+    docs: dict[str, Document],
+    settings: Settings,
+    progress: bool | ProgressCallback,
+    report: IngestReport,
+) -> None:
+    """Bring the store in line with the documents (the writer lock held)."""
+    corpus_dir = settings.corpus_dir
     manifest = store.manifest
     if not docs and not manifest.documents:
         raise CorpusError(
@@ -124,9 +146,6 @@ def ingest(settings: Settings, progress: bool | ProgressCallback = False) -> Ing
     if not store.keyword_index_current():
         store.rebuild_keyword_index()
     report.chunks = sum(e.chunks for e in manifest.documents.values())
-    report.seconds = time.perf_counter() - started
-    log.info("ingest of %s/: %s", corpus_dir, report.summary())
-    return report
 
 
 def load_corpus(corpus_dir: Path, report: IngestReport) -> dict[str, Document]:

@@ -70,6 +70,10 @@ class Manifest:
         os.replace(tmp, path)
 
 
+class StoreClosedError(Exception):
+    """The store was closed under a query (the index was reopened at a newer revision): ask the new one."""
+
+
 @dataclass(frozen=True)
 class StoredChunk:
     """A chunk as the store gives it back: its text, what cites it, and its vector."""
@@ -96,6 +100,15 @@ class IndexStore(ABC):
 
     @abstractmethod
     def save_manifest(self) -> None: ...
+
+    @abstractmethod
+    def outdated(self) -> bool:
+        """Whether another process has since finished a change of the index (a newer revision, its keyword
+        index built): this store still shows the old one, and a reader should open the index again."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Let go of the vector store. A query after it raises StoreClosedError; the texts stay readable."""
 
     @abstractmethod
     def add(self, chunks: list[Chunk], vectors: list[list[float]]) -> None:
