@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="the chat in a browser at http://127.0.0.1:7860")
     serve.add_argument("--host", help="address to listen on (ASSISTANT_HOST; 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (ASSISTANT_PORT; 7860)")
+    model = sub.add_parser(
+        "model-server", help="serve the packaged model OpenAI-style, for several assistant processes to share"
+    )
+    model.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    model.add_argument("--port", type=int, default=8080, help="port (8080)")
     return parser
 
 
@@ -98,6 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from . import Assistant
+
+    if args.command == "model-server":
+        return _model_server(args.host, args.port)
 
     assistant = Assistant(
         corpus_dir=args.corpus,
@@ -131,7 +139,7 @@ def _serve(assistant: Assistant) -> int:
     warming = pool.submit(assistant.warm_up_model)
     try:
         _print_report(assistant.ingest(), "index: ")
-        from .ui.app import serve
+        from .server.app import serve
 
         # Ready once the index and embedding model are open and the model is warm (its error, if any,
         # raised here); warm_up() would have llama.cpp read the fixed prompt a second time.
@@ -143,6 +151,25 @@ def _serve(assistant: Assistant) -> int:
     finally:
         pool.shutdown(wait=False)  # an ingest error is shown now, not once the model has loaded
     return 0
+
+
+def _model_server(host: str, port: int) -> int:
+    """llama-cpp-python's server with the packaged model, in the foreground until Ctrl-C."""
+    import subprocess
+
+    from .config import Settings
+    from .models import model_server
+
+    process = subprocess.Popen(model_server.command(Settings.from_env(), host, port))
+    try:
+        model_server.wait_until_ready(process, host, port)
+        url = f"http://{host}:{port}/v1"
+        print(f"Model server ready at {url}. In each assistant process: OPENAI_BASE_URL={url}", flush=True)
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            print("warning: it has no login: keep it on a private network", file=sys.stderr)
+        return process.wait()
+    finally:
+        model_server.stop(process)
 
 
 def _ingest(assistant: Assistant) -> int:

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -86,3 +92,49 @@ def minimal_pdf(lines: list[str], title: str | None = None) -> bytes:
     trailer = f"<< /Size {len(objects) + 1} /Root 1 0 R /Info 6 0 R >>"
     out += f"trailer\n{trailer}\nstartxref\n{xref}\n%%EOF\n".encode()
     return out
+
+
+BIN = Path(sys.executable).parent / "assistant"
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a child `assistant` process: none of the user's ASSISTANT_ or OPENAI_ settings."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ASSISTANT_"))} | extra
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(root: Path, *options: str) -> Iterator[dict]:
+    """A real `assistant serve` on 127.0.0.1 over a private copy of the articles, until the block ends:
+    {"url", "corpus", "root", "proc", "log"} (the log holds its output)."""
+    corpus = root / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    port = free_port()
+    log_path = root / "serve.log"
+    log = log_path.open("w+")
+    command = [str(BIN), "serve", *options, "--corpus", str(corpus), "--index", str(root / "index")]
+    proc = subprocess.Popen(
+        [*command, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=child_env(), text=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if f"Chat ready at {url}" in log_path.read_text():
+            break
+        time.sleep(0.3)
+    assert f"Chat ready at {url}" in log_path.read_text(), log_path.read_text()
+    try:
+        yield {"url": url, "corpus": corpus, "root": root, "proc": proc, "log": log_path}
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        log.close()

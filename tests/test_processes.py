@@ -14,15 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CORPUS
+from tests.conftest import BIN, CORPUS, child_env
 
-BIN = Path(sys.executable).parent / "assistant"
 TOPICS = ["steel", "soybeans", "semiconductors", "shipping", "pharmaceuticals", "aircraft", "textiles"]
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ASSISTANT_"))}
-    return env | extra
 
 
 def _write_articles(folder: Path, prefix: str, n: int) -> None:
@@ -42,7 +36,7 @@ def _write_articles(folder: Path, prefix: str, n: int) -> None:
 def _ingest(corpus: Path, index: Path, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [str(BIN), "ingest", "--corpus", str(corpus), "--index", str(index)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(**env),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(**env),
     )  # fmt: skip
 
 

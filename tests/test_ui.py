@@ -3,61 +3,26 @@ driven through gradio_client and through a real headless Chromium (Debian's, via
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CORPUS
+from tests.conftest import BIN, child_env, serving
 
 pytestmark = pytest.mark.model  # `serve` answers with the local model
-BIN = Path(sys.executable).parent / "assistant"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 BESSENT = 'Who said reaching agreements in 90 days was "nearly impossible"?'
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("ui")
-    corpus = root / "corpus"
-    shutil.copytree(CORPUS, corpus)
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ASSISTANT_"))}
-    log = (root / "serve.log").open("w+")
-    proc = subprocess.Popen(
-        [str(BIN), "serve", "--corpus", str(corpus), "--index", str(root / "index"), "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=env, text=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        if proc.poll() is not None or f"Chat ready at {url}" in (root / "serve.log").read_text():
-            break
-        time.sleep(0.5)
-    output = (root / "serve.log").read_text()
-    assert f"Chat ready at {url}" in output, output
-    yield {"url": url, "corpus": corpus, "root": root, "proc": proc}
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    log.close()
+    with serving(tmp_path_factory.mktemp("ui")) as running:
+        yield running
 
 
 def _client(url: str):
@@ -131,16 +96,31 @@ def test_an_article_ingested_by_another_process_is_answered_without_a_restart(se
     (server["corpus"] / "rare-earths.txt").write_text(
         "Rare Earth Exports\nChina exported 4,800 tonnes of rare-earth magnets in April, customs said.\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ASSISTANT_"))}
     ingest = subprocess.run(
         [str(BIN), "ingest", "--corpus", str(server["corpus"]), "--index", str(server["root"] / "index")],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True, text=True, env=child_env(), timeout=300,
     )  # fmt: skip
     assert ingest.returncode == 0, ingest.stderr
     text, panel = _ask(
         _client(server["url"]), "How many tonnes of rare-earth magnets did China export in April?"
     )[-1]
     assert "4,800" in text and "Rare Earth Exports" in panel
+
+
+def test_the_http_api_answers_with_the_local_model_beside_the_chat(server):
+    from openai import OpenAI
+
+    client = OpenAI(base_url=server["url"] + "/v1", api_key="unused", max_retries=0, timeout=240)
+    chunks = list(client.chat.completions.create(
+        model="assistant", stream=True, messages=[{"role": "user", "content": BESSENT}]
+    ))  # fmt: skip
+    draft = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    final = chunks[-1].model_extra or {}
+    assert len(chunks) > 3 and draft  # the model's draft, streamed
+    assert "Bessent" in final["answer"] and final["citations"] and final["sentences"]
+    assert {c["marker"] for c in final["citations"]} >= {
+        int(m) for m in re.findall(r"\[(\d+)\]", final["answer"])
+    }
 
 
 def test_browser_chat_streams_cites_and_links(server):

@@ -13,14 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +24,6 @@ from ..config import Settings
 from ..errors import BackendError
 
 METRICS = ("faithfulness", "answer_relevancy", "context_precision", "context_recall")
-SERVER_START_SECONDS = 180
 
 
 @dataclass
@@ -166,47 +160,9 @@ async def _add_schema(request: Any) -> None:
             return
 
 
-@contextmanager
-def local_server(settings: Settings) -> Iterator[str]:
-    """llama-cpp-python's OpenAI-compatible server with the packaged model, on a free loopback port."""
-    from ..models.model_file import ensure_model_file
+def local_server(settings: Settings) -> AbstractContextManager[str]:
+    """llama-cpp-python's OpenAI-compatible server with the packaged model, on a free loopback port (the
+    same server `assistant model-server` runs), with room for ragas' long prompts."""
+    from ..models import model_server
 
-    model = settings.model_path or ensure_model_file(settings.cache_dir)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    threads = str(settings.n_threads)
-    command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-        "--port", str(port), "--n_ctx", "8192", "--n_threads", threads, "--n_threads_batch", threads,
-        "--chat_format", "chatml", "--cache", "true", "--cache_type", "ram", "--cache_size", "104857600",
-    ]  # fmt: skip
-    log = open(os.devnull, "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        _wait_until_ready(process, port)
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
-def _wait_until_ready(process: subprocess.Popen, port: int) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BackendError(f"the local judge server exited at start (code {process.returncode})")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise BackendError(f"the local judge server did not start within {SERVER_START_SECONDS} s")
+    return model_server.running(settings, n_ctx=8192)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import gradio as gr
 
@@ -136,33 +136,6 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                       remove_button.click(remove, choice, outcome, api_name="remove")):  # fmt: skip
             event.then(corpus_view, None, views)  # after a change: the status line, the table and the choices
     return app
-
-
-def serve(assistant: Assistant, wait_warm: Callable[[], object]) -> None:
-    """Serve the chat until interrupted; "ready" is printed once wait_warm() says the model is warm."""
-    settings = assistant.settings
-    app = build_app(assistant)
-    wait_warm()  # raises what warming the model raised (a missing or corrupt model file): no port opened
-    auth = (settings.ui_user, settings.ui_password) if settings.ui_user and settings.ui_password else None
-    app.queue(default_concurrency_limit=1)  # one llama.cpp model: answers take turns
-    app.launch(
-        server_name=settings.host,
-        server_port=settings.port,
-        auth=auth,
-        max_file_size=UPLOAD_LIMIT,
-        prevent_thread_lock=True,
-        quiet=True,
-        theme=THEME,
-        css=CSS,
-    )
-    print(f"Chat ready at http://{settings.host}:{settings.port} (answers by {assistant.model})", flush=True)
-    # Gradio's own block_thread() swallows Ctrl-C and returns normally; the CLI exits 130 on it.
-    try:
-        while True:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        app.close()
-        raise
 
 
 def _text(content: object) -> str:

@@ -1,0 +1,69 @@
+"""`assistant serve`: the chat (Gradio, at /) and the HTTP API (/v1, docs at /docs) in one FastAPI app,
+served by uvicorn on the chat's address and port."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import gradio as gr
+import uvicorn
+from fastapi import FastAPI
+
+from ..api import Assistant
+from ..errors import AssistantError
+from ..ui.app import CSS, THEME, UPLOAD_LIMIT, build_app
+from . import http_api
+
+STARTUP_SECONDS = 60.0  # for the port to open once the models are loaded
+
+
+def build_server_app(assistant: Assistant) -> FastAPI:
+    settings = assistant.settings
+    blocks = build_app(assistant)
+    blocks.queue(default_concurrency_limit=1)  # one llama.cpp model: the chat's answers take turns
+    app = FastAPI(
+        title="Assistant HTTP API",
+        description="Cited answers about a folder of news articles, in OpenAI's chat-completions format.",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    http_api.install(app, assistant)
+    auth = (settings.ui_user, settings.ui_password) if settings.ui_user and settings.ui_password else None
+    return gr.mount_gradio_app(
+        app, blocks, path="/", auth=auth, max_file_size=UPLOAD_LIMIT, theme=THEME, css=CSS,
+        server_name=settings.host, server_port=settings.port,
+    )  # fmt: skip
+
+
+def serve(assistant: Assistant, wait_warm: Callable[[], object]) -> None:
+    """Serve until interrupted; "ready" is printed once wait_warm() says the model is warm and the port is
+    open."""
+    settings = assistant.settings
+    app = build_server_app(assistant)
+    wait_warm()  # raises what warming the model raised (a missing or corrupt model file): no port opened
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, name="http", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not server.started:
+        server.should_exit = True
+        raise AssistantError(
+            f"cannot listen on {settings.host}:{settings.port} (is another server using that port? "
+            "choose one with --port or ASSISTANT_PORT)"
+        )
+    url = f"http://{settings.host}:{settings.port}"
+    print(f"Chat ready at {url} (answers by {assistant.model}); HTTP API at {url}/v1, docs at {url}/docs",
+          flush=True)  # fmt: skip
+    try:
+        while thread.is_alive():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        server.should_exit = True
+        thread.join(timeout=5)
+        raise

@@ -1,0 +1,287 @@
+"""The HTTP API under /v1, for tools in any language: OpenAI's chat-completions wire format, retrieval and
+the corpus. Served by `assistant serve` on the chat's port (server/app.py); OpenAPI docs at /docs.
+
+- `POST /v1/chat/completions` (model `assistant`): the last user message is the question, the messages
+  before it the conversation a follow-up is rewritten from. The reply is a `chat.completion` whose message
+  holds the checked answer with its [n] markers, plus `citations`, `sentences` (each sentence's check),
+  `abstained`, `unanswered`, `differ` and `search_query`. With `stream: true`, server-sent
+  `chat.completion.chunk` events carry the model's draft as it is written; the last event before
+  `data: [DONE]` carries the checked answer (`answer`) with the same fields, because a sent delta cannot be
+  taken back and the checks may remove sentences of the draft.
+- `POST /v1/retrieve` {"query", "k"} → {"passages": [...]}.
+- `GET /v1/documents`, `POST /v1/documents` (multipart, field `file`, one or more), `DELETE
+  /v1/documents/{doc_id}`.
+
+Errors are JSON in OpenAI's shape, `{"error": {"message", "type", "code"}}`: 400 bad input, 403 a client
+beyond this machine (no API tokens exist yet: the API answers only on 127.0.0.1), 404 an unknown model or
+document, 413 a request over MAX_BODY, 503 when the index or the model cannot be used; never a traceback.
+Uses the public `Assistant` only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, File, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..api import Assistant
+from ..errors import (
+    AssistantError,
+    BackendError,
+    CorpusError,
+    IndexBusyError,
+    IndexCorruptError,
+    IndexNotFoundError,
+    InvalidQuestionError,
+    ModelError,
+)
+from ..results import Answer
+
+log = logging.getLogger(__name__)
+MODEL = "assistant"
+MAX_BODY = 1_000_000  # bytes of a JSON request (uploads are limited by the chat's UPLOAD_LIMIT)
+LOOPBACK = {"127.0.0.1", "::1"}
+
+
+class Message(BaseModel):
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatRequest(BaseModel):
+    model: str = MODEL
+    messages: list[Message] = Field(min_length=1)
+    stream: bool = False
+
+
+class RetrieveRequest(BaseModel):
+    query: str
+    k: int | None = Field(default=None, ge=1, le=50)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, kind: str = "invalid_request_error") -> None:
+        super().__init__(message)
+        self.status, self.message, self.kind = status, message, kind
+
+
+def error_response(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "type": kind, "code": status}}, status_code=status)
+
+
+def _status_of(exc: AssistantError) -> tuple[int, str]:
+    if isinstance(exc, InvalidQuestionError):
+        return 400, "invalid_request_error"
+    if isinstance(exc, IndexNotFoundError | IndexCorruptError | IndexBusyError | ModelError | BackendError):
+        return 503, "service_unavailable"
+    return 400, "invalid_request_error"
+
+
+def _text(content: str | list[dict[str, Any]] | None) -> str:
+    """A message's text: a string, or OpenAI's list of typed parts ({"type": "text", "text": ...})."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    return " ".join(str(part.get("text", "")) for part in content if part.get("type", "text") == "text")
+
+
+def _conversation(messages: list[Message]) -> tuple[str, list[dict[str, str]]]:
+    """(the question: the last message, a user's; the user and assistant turns before it)."""
+    last = messages[-1]
+    if last.role != "user":
+        raise ApiError(400, f"the last message must be the user's question, not a {last.role!r} message")
+    history = [
+        {"role": m.role, "content": _text(m.content)}
+        for m in messages[:-1]
+        if m.role in ("user", "assistant")
+    ]
+    return _text(last.content), history
+
+
+def answer_fields(answer: Answer) -> dict[str, Any]:
+    """What an answer carries beyond its text: its citations and checks."""
+    return {
+        "citations": [
+            {k: v for k, v in asdict(c).items() if k != "sentences"} | {"sentences": list(c.sentences)}
+            for c in answer.citations
+        ],
+        "sentences": [asdict(s) for s in answer.sentences],
+        "abstained": answer.abstained,
+        "unanswered": answer.unanswered,
+        "differ": list(answer.differ) if answer.differ else None,
+        "search_query": answer.search_query,
+    }
+
+
+def build_router(assistant: Assistant) -> APIRouter:
+    router = APIRouter(prefix="/v1")
+
+    @router.post("/chat/completions")
+    def chat_completions(body: ChatRequest) -> Any:
+        """An answer in OpenAI's chat-completions format, with its citations and checks."""
+        if body.model != MODEL:
+            raise ApiError(
+                404, f"unknown model {body.model!r}: this server answers as {MODEL!r}", "not_found"
+            )
+        question, history = _conversation(body.messages)
+        context = assistant.prepare_context(question, history)  # bad input raises before any byte is sent
+        reply_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        if not body.stream:
+            final = None
+            for event in assistant.answer_stream(context):
+                final = event
+            assert isinstance(final, Answer)
+            return {
+                "id": reply_id,
+                "object": "chat.completion",
+                "created": created,
+                "model": MODEL,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": final.text},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            } | answer_fields(final)
+        return StreamingResponse(
+            _events(assistant, context, reply_id, created), media_type="text/event-stream"
+        )
+
+    @router.post("/retrieve")
+    def retrieve(body: RetrieveRequest) -> dict[str, Any]:
+        """The passages that best match the query, best first."""
+        return {"passages": [asdict(p) for p in assistant.retrieve(body.query, body.k)]}
+
+    @router.get("/documents")
+    def documents() -> dict[str, Any]:
+        """The articles in the index, and whether the corpus folder has changed since it was built."""
+        status = assistant.status()
+        return {
+            "documents": [{"doc_id": doc_id} | asdict(d) for doc_id, d in sorted(status.documents.items())],
+            "pending": status.pending,
+            "summary": status.summary(),
+        }
+
+    @router.post("/documents")
+    def add_documents(file: list[UploadFile] = File(...)) -> dict[str, Any]:  # noqa: B008
+        """Add one or more files (.txt, .md, .html, .pdf) and index them; rejected ones are in `skipped`."""
+        with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
+            paths = []
+            for upload in file:
+                name = Path(upload.filename or "").name
+                if not name:
+                    raise ApiError(400, "an uploaded file has no name")
+                target = Path(tmp) / name
+                with target.open("wb") as out:
+                    shutil.copyfileobj(upload.file, out)
+                paths.append(target)
+            report = assistant.add_files(paths)
+        return _report(report)
+
+    @router.delete("/documents/{doc_id}")
+    def remove_document(doc_id: str) -> dict[str, Any]:
+        """Take an article out of the corpus and the index."""
+        try:
+            return _report(assistant.remove_document(doc_id))
+        except CorpusError as exc:
+            raise ApiError(404, str(exc), "not_found") from None
+
+    return router
+
+
+def _report(report: Any) -> dict[str, Any]:
+    return {
+        "added": report.added,
+        "updated": report.updated,
+        "removed": report.removed,
+        "skipped": report.skipped,
+        "chunks": report.chunks,
+        "summary": report.summary(),
+    }
+
+
+def _events(assistant: Assistant, context: Any, reply_id: str, created: int) -> Iterator[str]:
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        event = {
+            "id": reply_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": MODEL,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        } | extra
+        return f"data: {json.dumps(event)}\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    try:
+        for event in assistant.answer_stream(context):
+            if isinstance(event, Answer):
+                yield chunk({}, "stop", answer=event.text, **answer_fields(event))
+            elif event:
+                yield chunk({"content": event})
+    except AssistantError as exc:  # the headers are sent: the error is the last event
+        status, kind = _status_of(exc)
+        yield f"data: {json.dumps({'error': {'message': str(exc), 'type': kind, 'code': status}})}\n\n"
+    yield "data: [DONE]\n\n"
+
+
+def install(app: FastAPI, assistant: Assistant) -> None:
+    """Add the /v1 routes and their error handling to the app."""
+    app.include_router(build_router(assistant))
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Any) -> Any:
+        if not request.url.path.startswith("/v1/"):
+            return await call_next(request)
+        host = request.client.host if request.client else ""
+        if host not in LOOPBACK:
+            return error_response(
+                403, "the HTTP API answers only on 127.0.0.1 until API tokens exist", "permission_denied"
+            )
+        length = request.headers.get("content-length", "")
+        multipart = request.headers.get("content-type", "").startswith("multipart/")
+        if not multipart and length.isdigit() and int(length) > MAX_BODY:
+            return error_response(413, f"the request is over {MAX_BODY:,} bytes", "request_too_large")
+        try:
+            return await call_next(request)
+        except Exception:  # never a traceback to the caller
+            log.exception("the HTTP API failed on %s", request.url.path)
+            return error_response(500, "internal error: see the server's log", "server_error")
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.message, exc.kind)
+
+    @app.exception_handler(AssistantError)
+    async def assistant_error(request: Request, exc: AssistantError) -> JSONResponse:
+        status, kind = _status_of(exc)
+        return error_response(status, str(exc), kind)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        if first.get("type") == "json_invalid":
+            return error_response(400, "the request body is not valid JSON")
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return error_response(400, f"{where or 'request'}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if not request.url.path.startswith("/v1/"):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        return error_response(exc.status_code, str(exc.detail), "invalid_request_error")
