@@ -6,6 +6,7 @@ own tests (test_ui.py) ask the same server kind with the local model."""
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import pytest
@@ -145,7 +146,13 @@ def test_bad_retrieve_requests_and_the_docs(server):
     for body in ({"k": 2}, {"query": "tariffs", "k": 0}, {"query": ""}):
         response = httpx.post(server["url"] + "/v1/retrieve", json=body)
         assert response.status_code == 400 and response.json()["error"]["message"], body
-    assert httpx.get(server["url"] + "/docs").status_code == 200
+    docs = httpx.get(server["url"] + "/docs")
+    assert docs.status_code == 200 and "swagger-ui-bundle.js" in docs.text
+    # The page's scripts, styles and icon come from this server, not a CDN: nothing leaves 127.0.0.1.
+    linked = re.findall(r'(?:src|href|url)\s*[=:]\s*["\']([^"\']+)', docs.text)
+    assert linked and all(link.startswith("/") for link in linked), linked
+    for link in linked:
+        assert httpx.get(server["url"] + link).status_code == 200, link
     paths = httpx.get(server["url"] + "/openapi.json").json()["paths"]
     assert {"/v1/chat/completions", "/v1/retrieve", "/v1/documents", "/v1/documents/{doc_id}"} <= set(paths)
     assert "gradio" in httpx.get(server["url"] + "/").text.lower()  # the chat still at /

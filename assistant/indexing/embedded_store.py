@@ -142,11 +142,7 @@ class EmbeddedStore(IndexStore):
         if on_disk is None or on_disk.revision == self.revision:
             self._manifest_seen = seen
             return False
-        try:
-            built = int((self.bm25_dir / "revision").read_text())
-        except (OSError, ValueError):
-            return False
-        return built == on_disk.revision
+        return self._keyword_index_revision() == on_disk.revision
 
     # --- writing -------------------------------------------------------------------------------------
 
@@ -237,11 +233,14 @@ class EmbeddedStore(IndexStore):
         """Built from the chunks as they are now (the manifest's revision), in this format."""
         from .keyword_index import is_keyword_index
 
+        return self._keyword_index_revision() == self.revision and is_keyword_index(self.bm25_dir)
+
+    def _keyword_index_revision(self) -> int | None:
+        """The revision the keyword index on disk was built at (None: none, or unreadable)."""
         try:
-            revision = int((self.bm25_dir / "revision").read_text())
+            return int((self.bm25_dir / "revision").read_text())
         except (OSError, ValueError):
-            return False
-        return revision == self.revision and is_keyword_index(self.bm25_dir)
+            return None
 
     def rebuild_keyword_index(self) -> None:
         from .keyword_index import build_keyword_index

@@ -10,6 +10,10 @@ from collections.abc import Callable
 import gradio as gr
 import uvicorn
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from ..api import Assistant
 from ..errors import AssistantError
@@ -26,9 +30,21 @@ def build_server_app(assistant: Assistant) -> FastAPI:
     app = FastAPI(
         title="Assistant HTTP API",
         description="Cited answers about a folder of news articles, in OpenAI's chat-completions format.",
-        docs_url="/docs",
+        docs_url=None,  # FastAPI's own page loads Swagger UI from a CDN; this one serves it from the package
         redoc_url=None,
     )
+    app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=app.title,
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
+
     http_api.install(app, assistant)
     auth = (settings.ui_user, settings.ui_password) if settings.ui_user and settings.ui_password else None
     return gr.mount_gradio_app(

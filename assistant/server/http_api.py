@@ -45,9 +45,9 @@ from ..errors import (
     IndexBusyError,
     IndexCorruptError,
     IndexNotFoundError,
-    InvalidQuestionError,
     ModelError,
 )
+from ..indexing.ingest import IngestReport
 from ..results import Answer
 
 log = logging.getLogger(__name__)
@@ -83,8 +83,8 @@ def error_response(status: int, message: str, kind: str = "invalid_request_error
 
 
 def _status_of(exc: AssistantError) -> tuple[int, str]:
-    if isinstance(exc, InvalidQuestionError):
-        return 400, "invalid_request_error"
+    """503 for what the server cannot use now (the index, the model, its backend); 400 for the rest, which
+    is the request's (an empty or over-long question, ...)."""
     if isinstance(exc, IndexNotFoundError | IndexCorruptError | IndexBusyError | ModelError | BackendError):
         return 503, "service_unavailable"
     return 400, "invalid_request_error"
@@ -115,14 +115,11 @@ def _conversation(messages: list[Message]) -> tuple[str, list[dict[str, str]]]:
 def answer_fields(answer: Answer) -> dict[str, Any]:
     """What an answer carries beyond its text: its citations and checks."""
     return {
-        "citations": [
-            {k: v for k, v in asdict(c).items() if k != "sentences"} | {"sentences": list(c.sentences)}
-            for c in answer.citations
-        ],
+        "citations": [asdict(c) for c in answer.citations],  # tuples are JSON arrays
         "sentences": [asdict(s) for s in answer.sentences],
         "abstained": answer.abstained,
         "unanswered": answer.unanswered,
-        "differ": list(answer.differ) if answer.differ else None,
+        "differ": answer.differ,
         "search_query": answer.search_query,
     }
 
@@ -205,7 +202,7 @@ def build_router(assistant: Assistant) -> APIRouter:
     return router
 
 
-def _report(report: Any) -> dict[str, Any]:
+def _report(report: IngestReport) -> dict[str, Any]:
     return {
         "added": report.added,
         "updated": report.updated,
