@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast install browser eval bench lint format clean
+.PHONY: run test test-fast install browser eval bench load lint format clean
 
 run: $(STAMP)
 	$(BIN)/assistant serve
@@ -24,6 +24,10 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# 16 sessions (chat and HTTP API) asking with follow-ups for 5 minutes against the local model.
+load: $(STAMP)
+	$(BIN)/python bench/load.py
 
 # The UI tests drive Debian's Chromium (Playwright must not download a browser of its own).
 browser:

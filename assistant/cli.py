@@ -79,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="the chat in a browser at http://127.0.0.1:7860")
     serve.add_argument("--host", help="address to listen on (ASSISTANT_HOST; 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (ASSISTANT_PORT; 7860)")
+    serve.add_argument(
+        "--no-auth",
+        action="store_true",
+        default=None,
+        help="serve beyond 127.0.0.1 with no login, open to all who reach it (ASSISTANT_NO_AUTH)",
+    )
     model = sub.add_parser(
         "model-server", help="serve the packaged model OpenAI-style, for several assistant processes to share"
     )
@@ -116,6 +122,7 @@ def _run(args: argparse.Namespace) -> int:
         openai_model=args.model,
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
+        no_auth=getattr(args, "no_auth", None),
     )
     if args.command == "ingest":
         return _ingest(assistant)
@@ -132,6 +139,9 @@ def _run(args: argparse.Namespace) -> int:
 def _serve(assistant: Assistant) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
+    from .server.access import Access
+
+    Access(assistant.settings).check()  # a login half set, an open server beyond 127.0.0.1: before any work
     pool = ThreadPoolExecutor(max_workers=1)
     # llama.cpp loads the model and reads the fixed prompt in C, without the GIL, while Python checks
     # the index, imports Gradio, builds the page and opens the index and the embedding model (one after
@@ -159,13 +169,14 @@ def _model_server(host: str, port: int) -> int:
 
     from .config import Settings
     from .models import model_server
+    from .server.access import is_local
 
     process = subprocess.Popen(model_server.command(Settings.from_env(), host, port))
     try:
         model_server.wait_until_ready(process, host, port)
         url = f"http://{host}:{port}/v1"
         print(f"Model server ready at {url}. In each assistant process: OPENAI_BASE_URL={url}", flush=True)
-        if host not in ("127.0.0.1", "localhost", "::1"):
+        if not is_local(host):
             print("warning: it has no login: keep it on a private network", file=sys.stderr)
         return process.wait()
     finally:

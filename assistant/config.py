@@ -53,11 +53,24 @@ class Settings:
     openai_base_url: str | None = None
     openai_api_key: str | None = None
     request_timeout: float = 120.0
-    # Browser chat.
+    # The chat and the HTTP API (`assistant serve`; who may do what: server/access.py).
     host: str = "127.0.0.1"
     port: int = 7860
-    ui_user: str | None = None  # with ui_password: the chat asks for them
-    ui_password: str | None = None
+    ui_user: str | None = None  # with ui_password: the chat page asks readers for them
+    ui_password: str | None = field(default=None, repr=False)
+    # With editor_password: the login of the editor page (/edit), where articles are added and removed.
+    editor_user: str | None = None
+    editor_password: str | None = field(default=None, repr=False)
+    api_token: str | None = field(default=None, repr=False)  # the HTTP API's bearer token for reading
+    editor_token: str | None = field(default=None, repr=False)  # ... for editing (and reading)
+    # Serve beyond 127.0.0.1 without a reader login: only when this is said plainly (--no-auth).
+    no_auth: bool = False
+    # Many users (server/admission.py): answers written at once (default: 1 for the local model, which
+    # answers one at a time, else 4), answers that may wait for one beyond those (then "busy": HTTP 503),
+    # and questions a minute from one client address (then HTTP 429; 0: no limit).
+    answer_slots: int | None = None
+    max_waiting: int = 32
+    rate_limit: int = 120
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -87,6 +100,11 @@ class Settings:
             )
         if self.write_wait < 0:
             raise AssistantError(f"write_wait must be 0 seconds or more, got {self.write_wait:g}")
+        for name in ("max_waiting", "rate_limit"):
+            if getattr(self, name) < 0:
+                raise AssistantError(f"{name} must be 0 or more, got {getattr(self, name)}")
+        if self.answer_slots is not None and self.answer_slots < 1:
+            raise AssistantError(f"answer_slots must be at least 1, got {self.answer_slots}")
         if self.chunk_words < 20:
             raise AssistantError(f"chunk_words must be at least 20, got {self.chunk_words}")
 
@@ -110,11 +128,22 @@ def _convert(name: str, raw: object) -> object:
     try:
         if name in _PATHS:
             return Path(text).expanduser()
-        if kind == "int":
+        if kind in ("int", "int | None"):
             return int(text)
         if kind == "float":
             return float(text)
+        if kind == "bool":
+            return _flag(text)
     except ValueError:
         env = ENV_NAMES.get(name, "ASSISTANT_" + name.upper())
         raise AssistantError(f"setting {name} ({env}) must be a {kind}, got {text!r}") from None
     return text
+
+
+def _flag(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)

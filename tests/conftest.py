@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,6 +15,8 @@ import pytest
 from tests import netguard
 
 netguard.install()  # before anything is imported that might phone home
+from assistant.models.model_server import free_port  # noqa: E402  (for the tests' servers)
+
 # Every Python child the tests start (the CLI, `serve`, the judge's server) runs the same guard, and
 # records what it blocked in one file that test_offline reads.
 os.environ["PYTHONPATH"] = os.pathsep.join(
@@ -102,16 +103,11 @@ def child_env(**extra: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ASSISTANT_"))} | extra
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
-def serving(root: Path, *options: str) -> Iterator[dict]:
-    """A real `assistant serve` on 127.0.0.1 over a private copy of the articles, until the block ends:
-    {"url", "corpus", "root", "proc", "log"} (the log holds its output)."""
+def serving(root: Path, *options: str, host: str = "127.0.0.1", **env: str) -> Iterator[dict]:
+    """A real `assistant serve` on `host` (a loopback address) over a private copy of the articles, with
+    `env` added to its environment, until the block ends: {"url", "corpus", "root", "proc", "log"} (the log
+    holds its output)."""
     corpus = root / "corpus"
     shutil.copytree(CORPUS, corpus)
     port = free_port()
@@ -119,9 +115,10 @@ def serving(root: Path, *options: str) -> Iterator[dict]:
     log = log_path.open("w+")
     command = [str(BIN), "serve", *options, "--corpus", str(corpus), "--index", str(root / "index")]
     proc = subprocess.Popen(
-        [*command, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=child_env(), text=True
-    )
-    url = f"http://127.0.0.1:{port}"
+        [*command, "--host", host, "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, env=child_env(**env), text=True,
+    )  # fmt: skip
+    url = f"http://{host}:{port}"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
         if f"Chat ready at {url}" in log_path.read_text():

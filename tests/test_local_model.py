@@ -235,3 +235,26 @@ def test_sides_that_disagree_are_both_given(local_assistant):
     assert set(answer.differ) <= set(texts)
     assert "not conducted" in answer.text or "denied" in answer.text
     assert "Trump" in answer.text
+
+
+def test_a_stream_continued_by_another_thread_lets_the_next_answer_through(local_assistant):
+    """The servers advance a streamed answer from whichever worker thread is free: the model must be free
+    for the next answer once the stream ends, whichever thread ended it (an RLock stayed held for ever)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    llm = local_assistant.pipeline.generator.llm
+    prompt = "<|im_start|>user\nCount to five.<|im_end|>\n<|im_start|>assistant\n"
+    stream = llm.stream_complete(prompt, formatted=True, max_tokens=8)
+    with ThreadPoolExecutor(max_workers=1) as first, ThreadPoolExecutor(max_workers=1) as second:
+        first.submit(next, stream).result(timeout=120)  # the lock taken in one thread ...
+        second.submit(lambda: [part for part in stream]).result(timeout=120)  # ... released in another
+    done = threading.Event()
+
+    def next_answer() -> None:
+        llm.complete(prompt, formatted=True, max_tokens=2)
+        done.set()
+
+    thread = threading.Thread(target=next_answer, daemon=True)  # with the old lock: waits for ever
+    thread.start()
+    assert done.wait(60), "the next completion is still waiting for the model"

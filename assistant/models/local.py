@@ -28,9 +28,11 @@ from ..errors import ModelError
 
 log = logging.getLogger(__name__)
 STOP = ["<|im_end|>", "<|endoftext|>"]
-# llama.cpp keeps one evaluation state; concurrent requests (two browser sessions) must take turns.
-# Reentrant: warm_prefix holds it around a completion, which takes it too.
-_generation_lock = threading.RLock()
+# llama.cpp keeps one evaluation state; concurrent requests (the chat's sessions, the HTTP API's) must
+# take turns. A plain Lock, not an RLock: a streamed answer holds it across its yields, and the servers
+# advance a generator from whichever worker thread is free, so it is released by another thread than the
+# one that took it (an RLock refuses that and stays held: every later answer then waited for ever).
+_generation_lock = threading.Lock()
 
 
 def chatml(messages: Sequence[ChatMessage]) -> str:
@@ -112,7 +114,8 @@ class LocalLlamaCpp(CustomLLM):
                 if path is not None and prefix_state.load(llama, path):
                     how = "loaded"
                 else:
-                    self.complete(prompt, formatted=True, max_tokens=1)
+                    for _ in self._generate(prompt, max_tokens=1):  # the lock is held already
+                        pass
                     if path is not None:
                         prefix_state.save(llama, path)
                     how = "evaluated"
@@ -138,19 +141,18 @@ class LocalLlamaCpp(CustomLLM):
 
         def generate() -> CompletionResponseGen:
             with _generation_lock:
-                text = ""
-                stream = self.llama.create_completion(
-                    prompt,
-                    max_tokens=max_tokens,
-                    temperature=0.0,
-                    top_k=1,
-                    repeat_penalty=1.0,
-                    stop=STOP,
-                    stream=True,
-                )
-                for part in stream:
-                    delta = part["choices"][0]["text"]
-                    text += delta
-                    yield CompletionResponse(text=text, delta=delta)
+                yield from self._generate(prompt, max_tokens)
 
         return generate()
+
+    def _generate(self, prompt: str, max_tokens: int) -> CompletionResponseGen:
+        """Greedy completion of a formatted prompt, streamed; the caller holds the generation lock."""
+        text = ""
+        stream = self.llama.create_completion(
+            prompt, max_tokens=max_tokens, temperature=0.0, top_k=1, repeat_penalty=1.0, stop=STOP,
+            stream=True,
+        )  # fmt: skip
+        for part in stream:
+            delta = part["choices"][0]["text"]
+            text += delta
+            yield CompletionResponse(text=text, delta=delta)

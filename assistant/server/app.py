@@ -1,5 +1,6 @@
-"""`assistant serve`: the chat (Gradio, at /) and the HTTP API (/v1, docs at /docs) in one FastAPI app,
-served by uvicorn on the chat's address and port."""
+"""`assistant serve`: the chat (Gradio, at /), the editor page (/edit, with an editor login) and the HTTP
+API (/v1, docs at /docs) in one FastAPI app, served by uvicorn on the chat's address and port. Who may do
+what: access.py."""
 
 from __future__ import annotations
 
@@ -17,16 +18,23 @@ from swagger_ui_bundle import swagger_ui_path
 
 from ..api import Assistant
 from ..errors import AssistantError
-from ..ui.app import CSS, THEME, UPLOAD_LIMIT, build_app
+from ..ui.app import CSS, THEME, UPLOAD_LIMIT, build_app, build_editor_app
 from . import http_api
+from .access import Access
+from .admission import Gate
 
 STARTUP_SECONDS = 60.0  # for the port to open once the models are loaded
 
 
 def build_server_app(assistant: Assistant) -> FastAPI:
     settings = assistant.settings
-    blocks = build_app(assistant)
-    blocks.queue(default_concurrency_limit=1)  # one llama.cpp model: the chat's answers take turns
+    access = Access(settings)
+    slots = settings.answer_slots or (1 if settings.llm == "local" else 4)  # llama.cpp: one at a time
+    gate = Gate(slots, settings.max_waiting, settings.rate_limit)
+    blocks = build_app(assistant, gate, editing=access.editing_open, note=access.editing_note())
+    # Gradio's queue is the chat's waiting room (it shows each user their place); its answers then take
+    # their turn at the model in the gate's line with the HTTP API's.
+    blocks.queue(default_concurrency_limit=slots, max_size=settings.max_waiting)
     app = FastAPI(
         title="Assistant HTTP API",
         description="Cited answers about a folder of news articles, in OpenAI's chat-completions format.",
@@ -45,12 +53,18 @@ def build_server_app(assistant: Assistant) -> FastAPI:
             swagger_favicon_url="/docs-assets/favicon-32x32.png",
         )
 
-    http_api.install(app, assistant)
-    auth = (settings.ui_user, settings.ui_password) if settings.ui_user and settings.ui_password else None
-    return gr.mount_gradio_app(
-        app, blocks, path="/", auth=auth, max_file_size=UPLOAD_LIMIT, theme=THEME, css=CSS,
-        server_name=settings.host, server_port=settings.port,
-    )  # fmt: skip
+    http_api.install(app, assistant, access, gate)
+    pages = [(blocks, "/", access.page_auth())]
+    if access.editor_login is not None:  # mounted first: "/" would take /edit for itself
+        editor = build_editor_app(assistant)
+        editor.queue(default_concurrency_limit=1)
+        pages.insert(0, (editor, "/edit", access.editor_auth()))
+    for page, path, auth in pages:
+        app = gr.mount_gradio_app(
+            app, page, path=path, auth=auth, max_file_size=UPLOAD_LIMIT, theme=THEME, css=CSS,
+            server_name=settings.host, server_port=settings.port,
+        )  # fmt: skip
+    return app
 
 
 def serve(assistant: Assistant, wait_warm: Callable[[], object]) -> None:

@@ -9,12 +9,14 @@ the corpus. Served by `assistant serve` on the chat's port (server/app.py); Open
   `data: [DONE]` carries the checked answer (`answer`) with the same fields, because a sent delta cannot be
   taken back and the checks may remove sentences of the draft.
 - `POST /v1/retrieve` {"query", "k"} → {"passages": [...]}.
+- `GET /v1/health`: the model, and the answers being written and waiting (server/admission.py).
 - `GET /v1/documents`, `POST /v1/documents` (multipart, field `file`, one or more), `DELETE
   /v1/documents/{doc_id}`.
 
-Errors are JSON in OpenAI's shape, `{"error": {"message", "type", "code"}}`: 400 bad input, 403 a client
-beyond this machine (no API tokens exist yet: the API answers only on 127.0.0.1), 404 an unknown model or
-document, 413 a request over MAX_BODY, 503 when the index or the model cannot be used; never a traceback.
+Errors are JSON in OpenAI's shape, `{"error": {"message", "type", "code"}}`: 400 bad input, 401 no valid
+token (when tokens are set), 403 not allowed (a reader's token on an editing call, a client beyond this
+machine with no tokens set: access.py), 404 an unknown model or document, 413 a request over MAX_BODY, 503
+when the index or the model cannot be used; never a traceback.
 Uses the public `Assistant` only.
 """
 
@@ -26,7 +28,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -49,11 +51,12 @@ from ..errors import (
 )
 from ..indexing.ingest import IngestReport
 from ..results import Answer
+from .access import Access, Denied
+from .admission import Busy, Gate, Ticket, TooMany
 
 log = logging.getLogger(__name__)
 MODEL = "assistant"
 MAX_BODY = 1_000_000  # bytes of a JSON request (uploads are limited by the chat's UPLOAD_LIMIT)
-LOOPBACK = {"127.0.0.1", "::1"}
 
 
 class Message(BaseModel):
@@ -124,46 +127,75 @@ def answer_fields(answer: Answer) -> dict[str, Any]:
     }
 
 
-def build_router(assistant: Assistant) -> APIRouter:
+def _client(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def build_router(assistant: Assistant, gate: Gate) -> APIRouter:
     router = APIRouter(prefix="/v1")
 
     @router.post("/chat/completions")
-    def chat_completions(body: ChatRequest) -> Any:
-        """An answer in OpenAI's chat-completions format, with its citations and checks."""
+    def chat_completions(body: ChatRequest, request: Request) -> Any:
+        """An answer in OpenAI's chat-completions format, with its citations and checks. It waits its turn
+        at the model (a stream says its place in the line meanwhile); 503 with Retry-After when too many
+        answers wait already, 429 when this client asked too often."""
         if body.model != MODEL:
             raise ApiError(
                 404, f"unknown model {body.model!r}: this server answers as {MODEL!r}", "not_found"
             )
         question, history = _conversation(body.messages)
-        context = assistant.prepare_context(question, history)  # bad input raises before any byte is sent
+        ticket = gate.admit(_client(request))
+        try:
+            context = assistant.prepare_context(question, history)  # bad input: raised before any byte
+        except BaseException:
+            ticket.leave()
+            raise
         reply_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-        if not body.stream:
+        if body.stream:
+            return StreamingResponse(
+                _events(assistant, context, ticket, reply_id, created), media_type="text/event-stream"
+            )
+        try:
+            ticket.wait()
             final = None
             for event in assistant.answer_stream(context):
                 final = event
-            assert isinstance(final, Answer)
-            return {
-                "id": reply_id,
-                "object": "chat.completion",
-                "created": created,
-                "model": MODEL,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": final.text},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-            } | answer_fields(final)
-        return StreamingResponse(
-            _events(assistant, context, reply_id, created), media_type="text/event-stream"
-        )
+        finally:
+            ticket.leave()
+        assert isinstance(final, Answer)
+        return {
+            "id": reply_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": MODEL,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": final.text},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        } | answer_fields(final)
 
     @router.post("/retrieve")
-    def retrieve(body: RetrieveRequest) -> dict[str, Any]:
-        """The passages that best match the query, best first."""
+    def retrieve(body: RetrieveRequest, request: Request) -> dict[str, Any]:
+        """The passages that best match the query, best first (429 when this client asked too often)."""
+        gate.rate.check(_client(request))
         return {"passages": [asdict(p) for p in assistant.retrieve(body.query, body.k)]}
+
+    @router.get("/health")
+    def health() -> dict[str, Any]:
+        """Whether this server answers, and how busy it is: answers being written and waiting."""
+        line = gate.line
+        return {
+            "status": "ok",
+            "model": assistant.model,
+            "slots": line.slots,
+            "answering": line.answering(),
+            "waiting": line.waiting(),
+            "max_waiting": line.max_waiting,
+        }
 
     @router.get("/documents")
     def documents() -> dict[str, Any]:
@@ -213,7 +245,7 @@ def _report(report: IngestReport) -> dict[str, Any]:
     }
 
 
-def _events(assistant: Assistant, context: Any, reply_id: str, created: int) -> Iterator[str]:
+def _events(assistant: Assistant, context: Any, ticket: Ticket, reply_id: str, created: int) -> Iterator[str]:
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         event = {
             "id": reply_id,
@@ -224,7 +256,17 @@ def _events(assistant: Assistant, context: Any, reply_id: str, created: int) -> 
         } | extra
         return f"data: {json.dumps(event)}\n\n"
 
-    yield chunk({"role": "assistant", "content": ""})
+    try:
+        yield chunk({"role": "assistant", "content": ""})
+        while not ticket.wait(1.0):  # a chunk with no text, saying how many answers are before this one
+            yield chunk({}, queue_position=ticket.ahead())
+        yield from _answer_events(assistant, context, chunk)
+    finally:
+        ticket.leave()
+    yield "data: [DONE]\n\n"
+
+
+def _answer_events(assistant: Assistant, context: Any, chunk: Callable[..., str]) -> Iterator[str]:
     try:
         for event in assistant.answer_stream(context):
             if isinstance(event, Answer):
@@ -234,22 +276,33 @@ def _events(assistant: Assistant, context: Any, reply_id: str, created: int) -> 
     except AssistantError as exc:  # the headers are sent: the error is the last event
         status, kind = _status_of(exc)
         yield f"data: {json.dumps({'error': {'message': str(exc), 'type': kind, 'code': status}})}\n\n"
-    yield "data: [DONE]\n\n"
 
 
-def install(app: FastAPI, assistant: Assistant) -> None:
-    """Add the /v1 routes and their error handling to the app."""
-    app.include_router(build_router(assistant))
+def install(app: FastAPI, assistant: Assistant, access: Access, gate: Gate) -> None:
+    """Add the /v1 routes, who may call them and their error handling to the app."""
+    app.include_router(build_router(assistant, gate))
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Any) -> Any:
-        if not request.url.path.startswith("/v1/"):
+        path = request.url.path
+        if not path.startswith("/v1/"):
             return await call_next(request)
-        host = request.client.host if request.client else ""
-        if host not in LOOPBACK:
-            return error_response(
-                403, "the HTTP API answers only on 127.0.0.1 until API tokens exist", "permission_denied"
+        editing = path.startswith("/v1/documents") and request.method in ("POST", "DELETE")
+        try:
+            access.api_role(
+                request.client.host if request.client else "",
+                request.headers.get("authorization", ""),
+                editing,
             )
+        except Denied as denied:
+            response = error_response(
+                denied.status,
+                denied.message,
+                "authentication_error" if denied.status == 401 else "permission_denied",
+            )
+            if denied.status == 401:
+                response.headers["WWW-Authenticate"] = "Bearer"
+            return response
         length = request.headers.get("content-length", "")
         multipart = request.headers.get("content-type", "").startswith("multipart/")
         if not multipart and length.isdigit() and int(length) > MAX_BODY:
@@ -263,6 +316,13 @@ def install(app: FastAPI, assistant: Assistant) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return error_response(exc.status, exc.message, exc.kind)
+
+    @app.exception_handler(Busy)
+    async def busy(request: Request, exc: Busy) -> JSONResponse:
+        status, kind = (429, "rate_limit_exceeded") if isinstance(exc, TooMany) else (503, "server_busy")
+        response = error_response(status, str(exc), kind)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(AssistantError)
     async def assistant_error(request: Request, exc: AssistantError) -> JSONResponse:

@@ -13,6 +13,7 @@ from ..errors import AssistantError
 from ..indexing.documents import SUPPORTED_SUFFIXES
 from ..indexing.ingest import IngestReport
 from ..results import Answer
+from ..server.admission import Busy, Gate, Ticket
 from .render import cited_sentences, left_out_note, link_markers, removed_note, sources_panel, strip_links
 
 CSS = """
@@ -33,9 +34,24 @@ THEME = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monos
 UPLOAD_LIMIT = "20mb"
 
 
-def build_app(assistant: Assistant) -> gr.Blocks:
-    def respond(message: str, history: list[dict]) -> Iterator[tuple[str, str]]:
+def build_app(assistant: Assistant, gate: Gate, editing: bool = True, note: str = "") -> gr.Blocks:
+    """The chat page: the chat tab and the corpus tab, where articles are added and removed when `editing`
+    (else `note` says where that is done; server/access.py decides). Every question passes the gate (the
+    client's rate, then its turn at the model: server/admission.py)."""
+
+    def respond(message: str, history: list[dict], request: gr.Request) -> Iterator[tuple[str, str]]:
         turns = [{"role": t["role"], "content": strip_links(_text(t["content"]))} for t in history]
+        try:
+            ticket = gate.admit(request.client.host if request.client else "")
+        except Busy as exc:
+            yield f"⚠️ {exc}", ""
+            return
+        try:
+            yield from _answer(message, turns, ticket)
+        finally:
+            ticket.leave()
+
+    def _answer(message: str, turns: list[dict], ticket: Ticket) -> Iterator[tuple[str, str]]:
         try:
             context = assistant.prepare_context(message, turns)
         except AssistantError as exc:
@@ -43,6 +59,12 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             return
         panel = sources_panel(context.passages, context.search_query, context.question, context.covered)
         yield "", panel  # the sources appear as soon as retrieval is done
+        while not ticket.wait(1.0):
+            ahead = ticket.ahead()
+            yield (
+                f"⏳ Waiting for the model: {ahead} {'answer' if ahead == 1 else 'answers'} before yours…",
+                panel,
+            )
         text = ""
         try:
             for event in assistant.answer_stream(context):
@@ -57,6 +79,45 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     yield html.escape(text, quote=False), panel
         except AssistantError as exc:
             yield f"⚠️ {exc}", panel
+
+    with gr.Blocks(title="Assistant — cited answers about the articles", analytics_enabled=False) as app:
+        status = gr.Markdown(elem_id="status-line")
+        with gr.Tab("Chat"), gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(elem_id="chat", height=520)
+                sources = gr.HTML(elem_id="sources-panel", render=False)
+                gr.ChatInterface(
+                    respond,
+                    chatbot=chatbot,
+                    additional_outputs=[sources],
+                    textbox=gr.Textbox(
+                        placeholder="Ask about the articles…", elem_id="question", submit_btn=True
+                    ),
+                    analytics_enabled=False,
+                    api_name="chat",
+                    # Every question goes to the gate's line at once, beside the API's (with Gradio's
+                    # one-at-a-time default the chat's sessions had one place among them), and one more
+                    # than the line holds, so that a full line says "busy" in the chat too.
+                    concurrency_limit=gate.line.slots + gate.line.max_waiting + 1,
+                )
+            with gr.Column(scale=2):
+                sources.render()
+        with gr.Tab("Corpus"):
+            _corpus_tab(app, assistant, status, editing, note)
+    return app
+
+
+def build_editor_app(assistant: Assistant) -> gr.Blocks:
+    """The editor page (/edit, behind the editor's login): the corpus, with upload and remove."""
+    with gr.Blocks(title="Assistant — the corpus (editors)", analytics_enabled=False) as app:
+        status = gr.Markdown(elem_id="status-line")
+        _corpus_tab(app, assistant, status, editing=True, note="")
+    return app
+
+
+def _corpus_tab(app: gr.Blocks, assistant: Assistant, status: gr.Markdown, editing: bool, note: str) -> None:
+    """The corpus table, with upload and remove when `editing` (their Gradio API endpoints exist only
+    then), else the note; refreshed when the page loads and after every change."""
 
     def corpus_view() -> tuple[str, list[list[object]], gr.Dropdown]:
         """The status line, the corpus table and the removal choices, from one look at the index."""
@@ -99,43 +160,29 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             f"Removed **{doc_id}** (its file is kept in the corpus folder's `.removed/`). " + report.summary()
         )
 
-    with gr.Blocks(title="Assistant — cited answers about the articles", analytics_enabled=False) as app:
-        status = gr.Markdown(elem_id="status-line")
-        with gr.Tab("Chat"), gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(elem_id="chat", height=520)
-                sources = gr.HTML(elem_id="sources-panel", render=False)
-                gr.ChatInterface(
-                    respond,
-                    chatbot=chatbot,
-                    additional_outputs=[sources],
-                    textbox=gr.Textbox(
-                        placeholder="Ask about the articles…", elem_id="question", submit_btn=True
-                    ),
-                    analytics_enabled=False,
-                    api_name="chat",
-                )
-            with gr.Column(scale=2):
-                sources.render()
-        with gr.Tab("Corpus"):
-            table = gr.Dataframe(headers=["Title", "File", "Chunks", "Indexed"], interactive=False)
-            with gr.Row():
-                files = gr.File(
-                    label=f"Add articles ({', '.join(SUPPORTED_SUFFIXES)})",
-                    file_count="multiple",
-                    file_types=list(SUPPORTED_SUFFIXES),
-                )
-                with gr.Column():
-                    add_button = gr.Button("Add to corpus and index", variant="primary")
-                    choice = gr.Dropdown(label="Article to remove", choices=[])
-                    remove_button = gr.Button("Remove article")
-            outcome = gr.Markdown(elem_id="corpus-outcome")
-        views = [status, table, choice]
-        app.load(corpus_view, None, views)
-        for event in (add_button.click(upload, files, outcome, api_name="upload"),
-                      remove_button.click(remove, choice, outcome, api_name="remove")):  # fmt: skip
-            event.then(corpus_view, None, views)  # after a change: the status line, the table and the choices
-    return app
+    table = gr.Dataframe(headers=["Title", "File", "Chunks", "Indexed"], interactive=False)
+    if not editing:
+        gr.Markdown(note, elem_id="corpus-note")
+        app.load(lambda: corpus_view()[:2], None, [status, table], api_name="corpus_view")
+        return
+    with gr.Row():
+        files = gr.File(
+            label=f"Add articles ({', '.join(SUPPORTED_SUFFIXES)})",
+            file_count="multiple",
+            file_types=list(SUPPORTED_SUFFIXES),
+        )
+        with gr.Column():
+            add_button = gr.Button("Add to corpus and index", variant="primary")
+            # Any name is taken (the Gradio API's /remove has no page to fill the choices): an unknown one
+            # is refused by remove_document with its reason.
+            choice = gr.Dropdown(label="Article to remove", choices=[], allow_custom_value=True)
+            remove_button = gr.Button("Remove article")
+    outcome = gr.Markdown(elem_id="corpus-outcome")
+    views = [status, table, choice]
+    app.load(corpus_view, None, views)
+    for event in (add_button.click(upload, files, outcome, api_name="upload"),
+                  remove_button.click(remove, choice, outcome, api_name="remove")):  # fmt: skip
+        event.then(corpus_view, None, views)  # after a change: the status line, the table and the choices
 
 
 def _text(content: object) -> str:
