@@ -34,7 +34,6 @@ class Ticket:
     def __init__(self, line: Line) -> None:
         self._line = line
         self.admitted = False
-        self._joined = time.monotonic()
         self._started = 0.0
 
     def ahead(self) -> int:
