@@ -17,6 +17,7 @@ from .indexing.ingest import IngestReport, ProgressCallback, ingest
 from .indexing.status import IndexStatus, index_status
 from .indexing.store import StoreClosedError
 from .results import Answer, Context, Passage
+from .text import normalise
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,10 @@ class Assistant:
     def prepare_context(self, question: str, history: list[dict[str, str]] | None = None) -> Context:
         """Retrieval only: the passages an answer would stand on, and whether they cover the question."""
         question = self._check(question)
+        history = [
+            {"role": str(turn.get("role", "")), "content": normalise(str(turn.get("content") or ""))}
+            for turn in history or []
+        ]
         try:
             return self.pipeline.prepare_context(question, history)
         except StoreClosedError:  # the index was reopened under this question: ask the new one
@@ -191,9 +196,11 @@ class Assistant:
             return self._generator
 
     def _check(self, question: str) -> str:
-        if not isinstance(question, str) or not question.strip():
+        if not isinstance(question, str) or not normalise(question):
             raise InvalidQuestionError("the question is empty")
-        question = " ".join(question.split())
+        # Normalised as the articles are (full-width letters, invisible and control characters, a lone
+        # surrogate that no encoding can carry), on one line.
+        question = " ".join(normalise(question).split())
         if len(question) > self.settings.max_question_chars:
             raise InvalidQuestionError(
                 f"the question is {len(question):,} characters long; the limit is "

@@ -165,12 +165,16 @@ def _serve(assistant: Assistant) -> int:
 
 def _model_server(host: str, port: int) -> int:
     """llama-cpp-python's server with the packaged model, in the foreground until Ctrl-C."""
+    import signal
     import subprocess
 
     from .config import Settings
     from .models import model_server
     from .server.access import is_local
 
+    # SIGTERM (how a service manager stops it) must stop the model process too, as Ctrl-C does: its default
+    # ended this process alone, and the llama.cpp server went on holding the port and the model's memory.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     process = subprocess.Popen(model_server.command(Settings.from_env(), host, port))
     try:
         model_server.wait_until_ready(process, host, port)
@@ -181,6 +185,11 @@ def _model_server(host: str, port: int) -> int:
         return process.wait()
     finally:
         model_server.stop(process)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """Raise SystemExit (128 + SIGTERM, the shell's code for it), so that `finally` blocks run."""
+    raise SystemExit(128 + signum)
 
 
 def _ingest(assistant: Assistant) -> int:

@@ -35,6 +35,11 @@ class IndexBusyError(AssistantError):
     nothing was changed."""
 
 
+class DiskFullError(AssistantError):
+    """The disk filled up while the index was being written. The articles written before stay answerable;
+    the ones named were not indexed: free some space and run `assistant ingest` again."""
+
+
 class ModelError(AssistantError):
     """The local model file is missing, incomplete, or fails its checksum."""
 

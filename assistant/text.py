@@ -1,7 +1,8 @@
 """Text utilities both pipelines share, at the bottom of the package: it imports nothing of ours.
 
-Sentence and paragraph splitting (chunking cuts documents with it; evidence, citations and the UI cut
-passages and answers with the same rule), the word patterns, the stem rule, and the word lists each named
+Normalising text (articles as they are read, questions as they are asked), sentence and paragraph
+splitting (chunking cuts documents with it; evidence, citations and the UI cut passages and answers with
+the same rule), the word patterns, the stem rule, and the word lists each named
 for the check that uses it. The word lists differ on purpose: merging them changes answers, so each stays
 beside the others under its own name.
 """
@@ -9,6 +10,7 @@ beside the others under its own name.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -173,3 +175,21 @@ TIME_EXPRESSION = re.compile(
     r"|recently|immediately|shortly after|soon)\b",
     re.I,
 )
+
+
+_ASCII_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # every ASCII control but \t and \n
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def normalise(text: str) -> str:
+    """Text as the index holds it, and questions as they are searched for: NFKC, no control or format
+    characters (a lone surrogate included), one space between words, no trailing blanks, at most one empty
+    line between paragraphs."""
+    text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _ASCII_CONTROLS.sub("", text)
+    # Other control and format characters are non-ASCII: only those are looked up, one at a time.
+    text = _NON_ASCII.sub(lambda m: "" if unicodedata.category(m[0])[0] == "C" else m[0], text)
+    text = re.sub(r"[ \t\u00a0\u2000-\u200b\u3000]+", " ", text)
+    text = re.sub(r" *\n *", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,6 +97,7 @@ def minimal_pdf(lines: list[str], title: str | None = None) -> bytes:
 
 
 BIN = Path(sys.executable).parent / "assistant"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's (`make browser`)
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -105,33 +107,48 @@ def child_env(**extra: str) -> dict[str, str]:
 
 @contextmanager
 def serving(root: Path, *options: str, host: str = "127.0.0.1", **env: str) -> Iterator[dict]:
-    """A real `assistant serve` on `host` (a loopback address) over a private copy of the articles, with
-    `env` added to its environment, until the block ends: {"url", "corpus", "root", "proc", "log"} (the log
-    holds its output)."""
+    """A real `assistant serve` on `host` (a loopback address) over a private copy of the articles (beside
+    any already in `root`/corpus), with `env` added to its environment, until the block ends: {"url",
+    "corpus", "root", "proc", "log"} (the log holds its output)."""
     corpus = root / "corpus"
-    shutil.copytree(CORPUS, corpus)
+    shutil.copytree(CORPUS, corpus, dirs_exist_ok=True)
+    with serve_on(corpus, root / "index", root / "serve.log", *options, host=host, **env) as running:
+        yield running | {"corpus": corpus, "root": root}
+
+
+@contextmanager
+def serve_on(
+    corpus: Path, index: Path, log_path: Path, *options: str, host: str = "127.0.0.1", **env: str
+) -> Iterator[dict]:
+    """A real `assistant serve` over the corpus and index given, once its chat is ready, until the block
+    ends: {"url", "proc", "log"}."""
+    from assistant.models.model_server import stop
+
     port = free_port()
-    log_path = root / "serve.log"
-    log = log_path.open("w+")
-    command = [str(BIN), "serve", *options, "--corpus", str(corpus), "--index", str(root / "index")]
-    proc = subprocess.Popen(
-        [*command, "--host", host, "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=child_env(**env), text=True,
+    with log_path.open("w+") as log:
+        command = [str(BIN), "serve", *options, "--corpus", str(corpus), "--index", str(index)]
+        proc = subprocess.Popen(
+            [*command, "--host", host, "--port", str(port)],
+            stdout=log, stderr=subprocess.STDOUT, env=child_env(**env), text=True,
+        )  # fmt: skip
+        url = f"http://{host}:{port}"
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            if f"Chat ready at {url}" in log_path.read_text():
+                break
+            time.sleep(0.3)
+        try:
+            assert f"Chat ready at {url}" in log_path.read_text(), log_path.read_text()
+            yield {"url": url, "proc": proc, "log": log_path}
+        finally:
+            if proc.poll() is None:
+                stop(proc)
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """Debian's Chromium, headless, with nothing of its own reaching the network."""
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--disable-quic"],
     )  # fmt: skip
-    url = f"http://{host}:{port}"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and proc.poll() is None:
-        if f"Chat ready at {url}" in log_path.read_text():
-            break
-        time.sleep(0.3)
-    assert f"Chat ready at {url}" in log_path.read_text(), log_path.read_text()
-    try:
-        yield {"url": url, "corpus": corpus, "root": root, "proc": proc, "log": log_path}
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        log.close()

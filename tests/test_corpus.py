@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import DocumentError
-from assistant.indexing.documents import load_document, normalise
+from assistant.indexing.documents import load_document
+from assistant.text import normalise
 from tests.conftest import CORPUS, minimal_pdf
 
 

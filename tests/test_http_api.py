@@ -156,3 +156,12 @@ def test_bad_retrieve_requests_and_the_docs(server):
     paths = httpx.get(server["url"] + "/openapi.json").json()["paths"]
     assert {"/v1/chat/completions", "/v1/retrieve", "/v1/documents", "/v1/documents/{doc_id}"} <= set(paths)
     assert "gradio" in httpx.get(server["url"] + "/").text.lower()  # the chat still at /
+
+
+def test_a_full_disk_is_507_and_what_the_server_cannot_use_now_503():
+    from assistant.errors import DiskFullError, IndexBusyError, InvalidQuestionError
+    from assistant.server.http_api import _status_of
+
+    assert _status_of(DiskFullError("the disk is full"))[0] == 507
+    assert _status_of(IndexBusyError("busy"))[0] == 503
+    assert _status_of(InvalidQuestionError("empty"))[0] == 400

@@ -16,6 +16,14 @@ def test_markers_become_links_and_html_in_answers_is_escaped():
     assert strip_links(html) == "Tariffs fell to 30% <script>x</script> [2]."
 
 
+def test_no_markdown_link_survives_into_the_chat():
+    text = "See [the video](javascript:alert(1)) and ![x](http://127.0.0.1:9/x.png) [1].\n"
+    text += "[ref]: javascript:alert(2)"
+    shown = link_markers(text)
+    assert "](" not in shown and "]:" not in shown and shown.count('class="cite"') == 1
+    assert strip_links(shown) == text  # the history the model reads is the text as written
+
+
 def test_cited_sentences_are_highlighted_in_their_passage():
     passage = "The talks stalled. Tariffs on Chinese goods fell from 145% to 30%. Markets rose."
     marked = highlight(passage, ("Tariffs on Chinese goods fell to 30%.",))

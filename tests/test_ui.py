@@ -4,18 +4,16 @@ driven through gradio_client and through a real headless Chromium (Debian's, via
 from __future__ import annotations
 
 import re
-import shutil
 import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN, child_env, serving
+from tests.conftest import BIN, child_env, launch_chromium, serving
 
 pytestmark = pytest.mark.model  # `serve` answers with the local model
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 BESSENT = 'Who said reaching agreements in 90 days was "nearly impossible"?'
 
 
@@ -128,11 +126,7 @@ def test_browser_chat_streams_cites_and_links(server):
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-quic"],
-        )  # fmt: skip
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             hosts: set[str] = set()

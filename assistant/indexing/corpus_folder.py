@@ -9,22 +9,42 @@ import shutil
 import time
 from pathlib import Path
 
-from ..errors import DocumentError
+from ..errors import CorpusError, DocumentError
 from .documents import load_document
 
 REMOVED_FOLDER = ".removed"
+MAX_FILES_AT_ONCE = 100
+
+
+def file_name(given: str) -> str:
+    """The name an uploaded file is kept under in the corpus folder: the last part of the name the client
+    gave (a path, with / or \\, or `..`, never leads out of the folder). Raises DocumentError for a name
+    that would leave nothing, or a hidden file that ingest would never read."""
+    name = given.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if name in ("", ".", "..") or any(ord(c) < 32 or c == "\x7f" for c in name):
+        raise DocumentError(f"{given!r}: not a usable file name")
+    if name.startswith("."):
+        raise DocumentError(f"{given!r}: a name starting with '.' is a hidden file, which is never indexed")
+    return name
 
 
 def add_files(corpus_dir: Path, paths: list[Path]) -> tuple[list[str], dict[str, str]]:
-    """Copy the readable files into the corpus.
+    """Copy the readable files into the corpus, at most MAX_FILES_AT_ONCE (CorpusError beyond: nothing is
+    added).
 
     Returns (doc_ids added or replaced, {file name: why it was rejected}).
     """
+    if len(paths) > MAX_FILES_AT_ONCE:
+        raise CorpusError(
+            f"{len(paths)} files at once is over the limit of {MAX_FILES_AT_ONCE}: add them in smaller "
+            "groups, or copy them into the corpus folder and run `assistant ingest`"
+        )
     added: list[str] = []
     rejected: dict[str, str] = {}
     corpus_dir.mkdir(parents=True, exist_ok=True)
     for path in paths:
         try:
+            file_name(path.name)
             doc = load_document(path)  # the same checks ingest makes: type, size, text, encoding
         except DocumentError as exc:
             rejected[path.name] = str(exc).replace(str(path), path.name)

@@ -5,15 +5,35 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-import unicodedata
+import time
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
 from ..errors import DocumentError
+from ..text import normalise
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+# Bounds on what one file may cost to read and index, whatever its size on disk: a PDF of thousands of
+# pages, or one whose streams inflate to gigabytes (a decompression bomb), is skipped with its reason.
+MAX_PDF_PAGES = 1000
+MAX_PDF_SECONDS = 60.0
+MAX_TEXT_CHARS = 3_000_000  # about 500,000 words: some 5,000 passages to embed (minutes, not hours)
+
+# The first bytes of kinds of file that are not text, to name what a file really is when its extension
+# says otherwise (a PDF saved as .txt, an image renamed .md).
+_MAGIC = (
+    (b"%PDF-", "a PDF"),
+    (b"PK\x03\x04", "a ZIP archive (or a Word, Excel or EPUB file)"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"\x7fELF", "a program"),
+    (b"{\\rtf", "an RTF document"),
+    (b"\xd0\xcf\x11\xe0", "an old Office document"),
+)
 
 
 @dataclass(frozen=True)
@@ -44,35 +64,43 @@ def load_document(path: Path) -> Document:
     if size > MAX_DOCUMENT_BYTES:
         raise DocumentError(f"{path}: {size:,} bytes is over the {MAX_DOCUMENT_BYTES:,}-byte limit")
     data = path.read_bytes()
+    kind = _kind_of(data)
     if suffix == ".pdf":
+        if kind != "a PDF":
+            raise DocumentError(f"{path}: not a PDF (it is {kind or 'text'}); give it its own extension")
         title, body = _read_pdf(path, data)
     else:
+        if kind is not None:
+            hint = "; rename it to .pdf" if kind == "a PDF" else ""
+            raise DocumentError(f"{path}: a binary file ({kind}), not {suffix} text{hint}")
         raw = _decode(path, data)
-        title, body = {".md": _read_markdown, ".html": _read_html, ".htm": _read_html}.get(
-            suffix, _read_text
-        )(raw)
+        reader = {".md": _read_markdown, ".html": _read_html, ".htm": _read_html}.get(suffix, _read_text)
+        if _looks_like_html(raw):  # a web page saved as .txt or .md is read as the page it is
+            reader = _read_html
+        title, body = reader(raw)
     text = normalise(body)
     if not text:
         raise DocumentError(f"{path}: no text in the file")
+    if len(text) > MAX_TEXT_CHARS:
+        raise DocumentError(
+            f"{path}: {len(text):,} characters of text is over the {MAX_TEXT_CHARS:,}-character limit"
+        )
     title = normalise(title or "").replace("\n", " ") or _title_from_stem(path.stem)
     digest = hashlib.sha256(text.encode()).hexdigest()
     return Document(doc_id=path.stem, title=title, text=text, source=str(path), content_hash=digest)
 
 
-_ASCII_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # every ASCII control but \t and \n
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+def _kind_of(data: bytes) -> str | None:
+    """What a file is by its first bytes, when it is a kind that is not text (a PDF's header may follow a
+    little junk: the format allows 1 KB)."""
+    if b"%PDF-" in data[:1024]:
+        return "a PDF"
+    return next((kind for magic, kind in _MAGIC if data.startswith(magic)), None)
 
 
-def normalise(text: str) -> str:
-    """NFKC, one space between words, no trailing blanks, at most one empty line between paragraphs."""
-    text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
-    text = _ASCII_CONTROLS.sub("", text)
-    # Other control and format characters are non-ASCII: only those are looked up, one at a time.
-    text = _NON_ASCII.sub(lambda m: "" if unicodedata.category(m[0])[0] == "C" else m[0], text)
-    text = re.sub(r"[ \t\u00a0\u2000-\u200b\u3000]+", " ", text)
-    text = re.sub(r" *\n *", "\n", text)
-    text = re.sub(r"\n{3,}", "\n\n", text)
-    return text.strip()
+def _looks_like_html(raw: str) -> bool:
+    start = raw.lstrip("\ufeff \t\r\n")[:15].lower()
+    return start.startswith(("<!doctype html", "<html"))
 
 
 def _decode(path: Path, data: bytes) -> str:
@@ -94,7 +122,17 @@ def _read_text(raw: str) -> tuple[str | None, str]:
     return None, raw
 
 
+# Markup in Markdown that is not words: script and style blocks with their text, HTML comments and tags,
+# and a link's target (its text is kept, so a `javascript:` link is only its words).
+_MD_HIDDEN = re.compile(
+    r"<(script|style|noscript|template)\b.*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)", re.IGNORECASE | re.DOTALL
+)
+_MD_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
+_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\((?:[^()\n]|\([^()\n]*\))*\)")  # a target may hold (...)
+
+
 def _read_markdown(raw: str) -> tuple[str | None, str]:
+    raw = _MD_LINK.sub(r"\1", _MD_TAG.sub("", _MD_HIDDEN.sub("", raw)))
     match = re.search(r"^# +(.+?)\s*#*\s*$", raw, flags=re.MULTILINE)
     if not match:
         return _read_text(raw)
@@ -103,7 +141,11 @@ def _read_markdown(raw: str) -> tuple[str | None, str]:
 
 
 class _HTMLText(HTMLParser):
-    _SKIP = {"script", "style", "noscript", "template", "head", "nav", "footer"}
+    # Never words of the article: code, styles and what a page shows only without scripts (even inside the
+    # title or the headline), then the page's head, navigation and footer (whose <title> is still read).
+    _HIDDEN = {"script", "style", "noscript", "template", "svg", "iframe", "object"}
+    _SKIP = _HIDDEN | {"head", "nav", "footer"}
+    _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
     _BLOCK = {
         "p",
         "div",
@@ -131,7 +173,7 @@ class _HTMLText(HTMLParser):
     def handle_starttag(self, tag: str, attrs: object) -> None:
         if tag in self._BLOCK:
             self.parts.append("\n\n")
-        if tag not in ("br",):
+        if tag not in self._VOID:
             self._stack.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
@@ -142,6 +184,8 @@ class _HTMLText(HTMLParser):
             self.parts.append("\n\n")
 
     def handle_data(self, data: str) -> None:
+        if self._HIDDEN.intersection(self._stack):
+            return
         if "title" in self._stack:
             self.title.append(data)
         elif "h1" in self._stack and not self.parts_has_text():
@@ -165,13 +209,34 @@ def _read_pdf(path: Path, data: bytes) -> tuple[str | None, str]:
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise DocumentError(
+                f"{path}: {len(reader.pages):,} pages is over the {MAX_PDF_PAGES:,}-page limit for one PDF"
+            )
+        deadline = time.monotonic() + MAX_PDF_SECONDS
+        pages, chars = [], 0
+        for number, page in enumerate(reader.pages, start=1):
+            pages.append(page.extract_text() or "")
+            chars += len(pages[-1])
+            if chars > MAX_TEXT_CHARS:
+                raise DocumentError(
+                    f"{path}: over {MAX_TEXT_CHARS:,} characters of text by page {number}: too large to index"
+                )
+            if time.monotonic() > deadline and number < len(reader.pages):
+                raise DocumentError(
+                    f"{path}: reading took over {MAX_PDF_SECONDS:g} s by page {number} of {len(reader.pages)}"
+                )
         title = (reader.metadata.title if reader.metadata else None) or None
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+    except LimitReachedError:  # pypdf stops inflating a stream at 75 MB
+        raise DocumentError(
+            f"{path}: a stream in this PDF inflates past the size limit (a decompression bomb?): too large "
+            "to read"
+        ) from None
+    except (PdfReadError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise DocumentError(f"{path}: cannot read this PDF ({exc})") from None
     if title is None:
         title, body = _read_text("\n\n".join(pages))

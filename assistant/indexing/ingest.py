@@ -3,11 +3,13 @@
 Unchanged documents (same content hash, same chunking, same chunk count in every part of the store)
 cost nothing: no embedding model is even loaded. Documents are replaced whole (delete, then add), a group
 at a time, and recorded in the manifest right after, so an interruption leaves at most one group to
-repair next run.
+repair next run. A full disk is not a crash: the group held in part is taken out again and the keyword
+index rebuilt, so readers go on with what was written before (see `_after_full_disk`).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 import time
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Settings
-from ..errors import CorpusError, DocumentError
+from ..errors import CorpusError, DiskFullError, DocumentError
 from ..models.embeddings import EMBED_MODEL_NAME
 from .chunking import Chunk, chunk_document
 from .documents import Document, list_corpus, load_document
@@ -79,6 +81,10 @@ def ingest(settings: Settings, progress: bool | ProgressCallback = False) -> Ing
         store, note = open_store_for_update(settings)
         try:
             _update(store, docs, settings, progress, report)
+        except Exception as exc:
+            if not _disk_full(exc):
+                raise
+            raise _after_full_disk(store, docs, settings, exc) from None
         finally:
             store.close()
     if note:
@@ -146,6 +152,60 @@ def _update(
     if not store.keyword_index_current():
         store.rebuild_keyword_index()
     report.chunks = sum(e.chunks for e in manifest.documents.values())
+
+
+# How a full disk reads where it is not an OSError: SQLite's words (the chunk table's AssistantError, Chroma's
+# own SQLite) and the Rust layer's under Chroma ("No space left on device (os error 28)").
+_DISK_FULL_WORDS = ("no space left on device", "disk is full", "disk quota exceeded", "os error 28")
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether a write failed for want of room (ENOSPC, or a quota: EDQUOT)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc).lower()
+    return any(words in text for words in _DISK_FULL_WORDS)
+
+
+def _after_full_disk(
+    store: IndexStore, docs: dict[str, Document], settings: Settings, exc: Exception
+) -> DiskFullError:
+    """The disk filled up mid-ingest. An article held in part (in one store only, or with fewer chunks
+    than the manifest says) would be answered from in part, and the revision bumped before writing would
+    keep every reader out until the next ingest: so take such articles out of both stores and the
+    manifest, and rebuild the keyword index at this revision, which lets readers in again with the
+    articles written before. If even that finds no room, the index is left as any interrupted ingest
+    leaves it (readers are told to run `assistant ingest`). Returns the error to raise, for a person."""
+    manifest = store.manifest
+    usable = "the index is usable meanwhile, without them"
+    try:
+        counts = store.chunk_counts()
+        partial = sorted(
+            d
+            for d, n in counts.items()
+            if n is None or d not in manifest.documents or manifest.documents[d].chunks != n
+        )
+        if partial:
+            store.delete(partial)
+        # A replaced article's old chunks are gone with its new ones: its entry goes too.
+        for doc_id in [*partial, *(d for d in manifest.documents if d not in counts)]:
+            manifest.documents.pop(doc_id, None)
+        store.save_manifest()
+        store.rebuild_keyword_index()
+    except Exception as again:  # no room even for that
+        log.warning(
+            "could not settle the index in %s/ after the disk filled up: %s", settings.index_dir, again
+        )
+        usable = "the index cannot be read until then"
+    missing = sorted(
+        d for d, doc in docs.items()
+        if d not in manifest.documents or manifest.documents[d].content_hash != doc.content_hash
+    )  # fmt: skip
+    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    return DiskFullError(
+        f"the disk is full ({str(exc)[:200]}) while writing the index in {settings.index_dir}/; "
+        f"not indexed: {shown or 'none'}; {usable}: free some space and run `assistant ingest` again"
+    )
 
 
 def load_corpus(corpus_dir: Path, report: IngestReport) -> dict[str, Document]:

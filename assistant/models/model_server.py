@@ -12,6 +12,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from ..config import Settings
 from ..errors import BackendError
@@ -71,7 +72,7 @@ def wait_until_ready(process: subprocess.Popen[bytes], host: str, port: int) -> 
     raise BackendError(f"the model server did not start within {START_SECONDS} s")
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[Any]) -> None:
     process.terminate()
     try:
         process.wait(timeout=20)

@@ -15,8 +15,9 @@ the corpus. Served by `assistant serve` on the chat's port (server/app.py); Open
 
 Errors are JSON in OpenAI's shape, `{"error": {"message", "type", "code"}}`: 400 bad input, 401 no valid
 token (when tokens are set), 403 not allowed (a reader's token on an editing call, a client beyond this
-machine with no tokens set: access.py), 404 an unknown model or document, 413 a request over MAX_BODY, 503
-when the index or the model cannot be used; never a traceback.
+machine with no tokens set: access.py), 404 an unknown model or document, 413 a request over MAX_BODY (an
+upload over MAX_UPLOAD), 503 when the index or the model cannot be used, 507 when the disk is too full to
+index an upload; never a traceback.
 Uses the public `Assistant` only.
 """
 
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import tempfile
 import time
 import uuid
@@ -44,11 +44,15 @@ from ..errors import (
     AssistantError,
     BackendError,
     CorpusError,
+    DiskFullError,
+    DocumentError,
     IndexBusyError,
     IndexCorruptError,
     IndexNotFoundError,
     ModelError,
 )
+from ..indexing.corpus_folder import MAX_FILES_AT_ONCE, file_name
+from ..indexing.documents import MAX_DOCUMENT_BYTES
 from ..indexing.ingest import IngestReport
 from ..results import Answer
 from .access import Access, Denied
@@ -56,7 +60,8 @@ from .admission import Busy, Gate, Ticket, TooMany
 
 log = logging.getLogger(__name__)
 MODEL = "assistant"
-MAX_BODY = 1_000_000  # bytes of a JSON request (uploads are limited by the chat's UPLOAD_LIMIT)
+MAX_BODY = 1_000_000  # bytes of a JSON request
+MAX_UPLOAD = 200_000_000  # bytes of one upload request (each file: MAX_DOCUMENT_BYTES)
 
 
 class Message(BaseModel):
@@ -86,8 +91,10 @@ def error_response(status: int, message: str, kind: str = "invalid_request_error
 
 
 def _status_of(exc: AssistantError) -> tuple[int, str]:
-    """503 for what the server cannot use now (the index, the model, its backend); 400 for the rest, which
-    is the request's (an empty or over-long question, ...)."""
+    """503 for what the server cannot use now (the index, the model, its backend), 507 for a disk too full
+    to index an upload; 400 for the rest, which is the request's (an empty or over-long question, ...)."""
+    if isinstance(exc, DiskFullError):
+        return 507, "insufficient_storage"
     if isinstance(exc, IndexNotFoundError | IndexCorruptError | IndexBusyError | ModelError | BackendError):
         return 503, "service_unavailable"
     return 400, "invalid_request_error"
@@ -210,17 +217,28 @@ def build_router(assistant: Assistant, gate: Gate) -> APIRouter:
     @router.post("/documents")
     def add_documents(file: list[UploadFile] = File(...)) -> dict[str, Any]:  # noqa: B008
         """Add one or more files (.txt, .md, .html, .pdf) and index them; rejected ones are in `skipped`."""
+        if len(file) > MAX_FILES_AT_ONCE:  # before a byte is copied
+            raise ApiError(400, f"{len(file)} files at once is over the limit of {MAX_FILES_AT_ONCE}")
+        rejected: dict[str, str] = {}
         with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
             paths = []
-            for upload in file:
-                name = Path(upload.filename or "").name
-                if not name:
-                    raise ApiError(400, "an uploaded file has no name")
-                target = Path(tmp) / name
-                with target.open("wb") as out:
-                    shutil.copyfileobj(upload.file, out)
-                paths.append(target)
+            for number, upload in enumerate(file, start=1):
+                given = upload.filename or ""
+                try:
+                    name = file_name(given)  # never a path out of the corpus folder
+                except DocumentError as exc:
+                    rejected[given or f"file {number}"] = str(exc)
+                    continue
+                folder = Path(tmp) / str(number)  # two files of one name: each its own, the last one wins
+                folder.mkdir()
+                with (folder / name).open("wb") as out:
+                    copied = _copy(upload.file, out, MAX_DOCUMENT_BYTES + 1)
+                if copied > MAX_DOCUMENT_BYTES:
+                    rejected[name] = f"{name}: over the {MAX_DOCUMENT_BYTES:,}-byte limit"
+                    continue
+                paths.append(folder / name)
             report = assistant.add_files(paths)
+        report.skipped.update(rejected)
         return _report(report)
 
     @router.delete("/documents/{doc_id}")
@@ -232,6 +250,16 @@ def build_router(assistant: Assistant, gate: Gate) -> APIRouter:
             raise ApiError(404, str(exc), "not_found") from None
 
     return router
+
+
+def _copy(source: Any, target: Any, limit: int) -> int:
+    """Copy at most `limit` bytes; returns how many were copied (a client's file is never copied whole
+    before its size is known)."""
+    copied = 0
+    while copied < limit and (block := source.read(min(1 << 20, limit - copied))):
+        target.write(block)
+        copied += len(block)
+    return copied
 
 
 def _report(report: IngestReport) -> dict[str, Any]:
@@ -305,8 +333,9 @@ def install(app: FastAPI, assistant: Assistant, access: Access, gate: Gate) -> N
             return response
         length = request.headers.get("content-length", "")
         multipart = request.headers.get("content-type", "").startswith("multipart/")
-        if not multipart and length.isdigit() and int(length) > MAX_BODY:
-            return error_response(413, f"the request is over {MAX_BODY:,} bytes", "request_too_large")
+        limit = MAX_UPLOAD if multipart else MAX_BODY
+        if length.isdigit() and int(length) > limit:
+            return error_response(413, f"the request is over {limit:,} bytes", "request_too_large")
         try:
             return await call_next(request)
         except Exception:  # never a traceback to the caller

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import time
 from collections.abc import Iterator
 
@@ -14,7 +13,15 @@ from ..indexing.documents import SUPPORTED_SUFFIXES
 from ..indexing.ingest import IngestReport
 from ..results import Answer
 from ..server.admission import Busy, Gate, Ticket
-from .render import cited_sentences, left_out_note, link_markers, removed_note, sources_panel, strip_links
+from .render import (
+    chat_text,
+    cited_sentences,
+    left_out_note,
+    link_markers,
+    removed_note,
+    sources_panel,
+    strip_links,
+)
 
 CSS = """
 .source-card { border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 10px; margin: 8px 0; }
@@ -76,7 +83,7 @@ def build_app(assistant: Assistant, gate: Gate, editing: bool = True, note: str 
                     yield link_markers(event.text) + left_out_note(event) + removed_note(event), panel
                 else:
                     text += event
-                    yield html.escape(text, quote=False), panel
+                    yield chat_text(text), panel
         except AssistantError as exc:
             yield f"⚠️ {exc}", panel
 

@@ -10,10 +10,15 @@ from ..results import Answer, Passage
 from ..text import sentences, words
 
 
+def chat_text(text: str) -> str:
+    """Text from the model or an article as the chat shows it (the chat renders Markdown): HTML escaped,
+    and no Markdown link or image (`[x](javascript:...)`, `[x]: url`), whoever wrote one; [n] markers stay."""
+    return html.escape(text, quote=False).replace("](", "]&#40;").replace("]:", "]&#58;")
+
+
 def link_markers(text: str) -> str:
-    """Escape the answer and turn each [n] into a link to its source card."""
-    escaped = html.escape(text, quote=False)
-    return NORMALISED_MARKER.sub(r'<a class="cite" href="#source-\1">[\1]</a>', escaped)
+    """The answer as chat text, each [n] a link to its source card."""
+    return NORMALISED_MARKER.sub(r'<a class="cite" href="#source-\1">[\1]</a>', chat_text(text))
 
 
 def strip_links(text: str) -> str:
