@@ -5,12 +5,14 @@ It wires the two pipelines together: `ingest` (indexing/) writes the index; `pre
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .answering.dates import DateRange
 from .config import Settings
 from .errors import CorpusError, InvalidQuestionError
 from .indexing.ingest import IngestReport, ProgressCallback, ingest
@@ -18,6 +20,8 @@ from .indexing.status import IndexStatus, index_status
 from .indexing.store import StoreClosedError
 from .results import Answer, Context, Passage
 from .text import normalise
+
+When = str | dt.date | None  # a date-range end: an ISO date string (YYYY-MM-DD) or a date
 
 log = logging.getLogger(__name__)
 
@@ -84,37 +88,68 @@ class Assistant:
 
     # --- questions -----------------------------------------------------------------------------------
 
-    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
-        """The k passages (default top_k) that best match the question, best first."""
+    def retrieve(
+        self, question: str, k: int | None = None, since: When = None, until: When = None
+    ) -> list[Passage]:
+        """The k passages (default top_k) that best match the question, best first; with `since` and/or
+        `until` (ISO date strings or dates, both ends included), of the articles published in that range
+        only (undated ones left out)."""
         question = self._check(question)
+        dates = DateRange.of(since, until)
         try:
-            return self.pipeline.retriever.retrieve(question, k or self.settings.top_k)
+            return self._retrieve(question, k or self.settings.top_k, dates)
         except StoreClosedError:  # the index was reopened under this question: ask the new one
-            return self.pipeline.retriever.retrieve(question, k or self.settings.top_k)
+            return self._retrieve(question, k or self.settings.top_k, dates)
 
-    def ask(self, question: str, history: list[dict[str, str]] | None = None) -> Answer:
-        """Answer a question; history is the previous turns as [{"role": ..., "content": ...}]."""
+    def _retrieve(self, question: str, k: int, dates: DateRange | None) -> list[Passage]:
+        retriever = self.pipeline.retriever
+        return retriever.retrieve(
+            question, k, dates.doc_ids(retriever.store.manifest.documents) if dates else None
+        )
+
+    def ask(
+        self,
+        question: str,
+        history: list[dict[str, str]] | None = None,
+        since: When = None,
+        until: When = None,
+    ) -> Answer:
+        """Answer a question; history is the previous turns as [{"role": ..., "content": ...}]; since/until
+        as for retrieve (the answer's `dates_note` says what the range left out)."""
         final = None
-        for event in self.stream(question, history):
+        for event in self.stream(question, history, since, until):
             final = event
         assert isinstance(final, Answer)
         return final
 
-    def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Iterator[str | Answer]:
+    def stream(
+        self,
+        question: str,
+        history: list[dict[str, str]] | None = None,
+        since: When = None,
+        until: When = None,
+    ) -> Iterator[str | Answer]:
         """Yield text deltas (str) as the answer is generated, then the final Answer."""
-        return self.answer_stream(self.prepare_context(question, history))
+        return self.answer_stream(self.prepare_context(question, history, since, until))
 
-    def prepare_context(self, question: str, history: list[dict[str, str]] | None = None) -> Context:
+    def prepare_context(
+        self,
+        question: str,
+        history: list[dict[str, str]] | None = None,
+        since: When = None,
+        until: When = None,
+    ) -> Context:
         """Retrieval only: the passages an answer would stand on, and whether they cover the question."""
         question = self._check(question)
+        dates = DateRange.of(since, until)
         history = [
             {"role": str(turn.get("role", "")), "content": normalise(str(turn.get("content") or ""))}
             for turn in history or []
         ]
         try:
-            return self.pipeline.prepare_context(question, history)
+            return self.pipeline.prepare_context(question, history, dates=dates)
         except StoreClosedError:  # the index was reopened under this question: ask the new one
-            return self.pipeline.prepare_context(question, history)
+            return self.pipeline.prepare_context(question, history, dates=dates)
 
     def answer_stream(self, context: Context) -> Iterator[str | Answer]:
         """The answer to a prepared context: text deltas (str) as it is generated, then the final Answer.

@@ -17,6 +17,10 @@ class Passage:
     end: int
     chunk_id: str = ""
     source: str = ""
+    # What the article says of itself; None when it does not say (an undated article: published None).
+    published: str | None = None  # ISO date, YYYY-MM-DD
+    outlet: str | None = None
+    author: str | None = None
 
 
 @dataclass
@@ -32,6 +36,8 @@ class Context:
     missing_names: list[str] = field(default_factory=list)  # names in the question no passage mentions
     # What the model reads: passage index -> its chosen sentences; empty: the whole passages.
     evidence: dict[int, list[str]] = field(default_factory=dict)
+    # With a date range: which articles it searched and how many undated ones it left out ("" without).
+    dates_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,9 @@ class Citation:
     end: int
     source: str = ""
     sentences: tuple[str, ...] = ()  # the answer's sentences that cite this passage
+    published: str | None = None  # the cited article's date (ISO, YYYY-MM-DD), outlet and author, if stated
+    outlet: str | None = None
+    author: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,8 @@ class Answer:
     unanswered: list[str] = field(default_factory=list)
     # Two passages that disagree on the question (their markers): the chat shows them side by side.
     differ: tuple[int, int] | None = None
+    # With a date range: which articles it searched and how many undated ones it left out ("" without).
+    dates_note: str = ""
 
     @property
     def left_out(self) -> str:

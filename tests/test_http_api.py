@@ -165,3 +165,17 @@ def test_a_full_disk_is_507_and_what_the_server_cannot_use_now_503():
     assert _status_of(DiskFullError("the disk is full"))[0] == 507
     assert _status_of(IndexBusyError("busy"))[0] == 503
     assert _status_of(InvalidQuestionError("empty"))[0] == 400
+
+
+def test_a_date_range_on_the_api_leaves_the_undated_articles_out_and_says_so(server):
+    retrieved = httpx.post(server["url"] + "/v1/retrieve", json={"query": GENEVA, "since": "2025-01-01"})
+    assert retrieved.status_code == 200 and retrieved.json()["passages"] == []
+    assert all(p["published"] is None for p in httpx.post(
+        server["url"] + "/v1/retrieve", json={"query": GENEVA}).json()["passages"])  # fmt: skip
+    body = {"model": "assistant", "messages": [{"role": "user", "content": GENEVA}], "since": "2025-01-01"}
+    reply = httpx.post(server["url"] + "/v1/chat/completions", json=body, timeout=60).json()
+    assert reply["abstained"] is True and "5 undated articles were left out" in reply["dates_note"]
+    bad = httpx.post(server["url"] + "/v1/retrieve", json={"query": GENEVA, "until": "tomorrow"})
+    assert bad.status_code == 400 and "until: 'tomorrow' is not a date" in bad.json()["error"]["message"]
+    listed = httpx.get(server["url"] + "/v1/documents").json()["documents"]
+    assert all({"published", "outlet", "author"} <= set(d) and d["published"] is None for d in listed)

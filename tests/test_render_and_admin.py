@@ -42,6 +42,12 @@ def test_sources_panel_labels_refusals_and_shows_the_search():
     )
 
 
+def test_every_card_says_who_published_the_article_and_when_or_that_it_is_undated():
+    dated = Passage("d", "T", "text", 0.5, 0, 4, published="2025-06-03", outlet="Gazette <i>", author="M. O")
+    panel = sources_panel([dated, Passage("u", "U", "text", 0.4, 0, 4)], "q", "q", covered=True)
+    assert "Gazette &lt;i&gt; · M. O · 2025-06-03" in panel and panel.count("undated") == 1
+
+
 def test_remove_document_keeps_the_file_and_drops_its_chunks(corpus: Path, tmp_path: Path):
     a = Assistant(corpus_dir=corpus, index_dir=tmp_path / "index", llm="extractive")
     a.ingest()

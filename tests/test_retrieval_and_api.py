@@ -44,7 +44,7 @@ def test_every_passage_carries_its_cosine_to_the_question(extractive_assistant, 
     retriever = extractive_assistant.pipeline.retriever
     nearest = retriever.store.query
     # As in a large index, where a chunk BM25 finds may rank far down the dense list: read only its top 2.
-    monkeypatch.setattr(retriever.store, "query", lambda vector, n: nearest(vector, 2))
+    monkeypatch.setattr(retriever.store, "query", lambda vector, n, doc_ids=None: nearest(vector, 2, doc_ids))
     passages = retriever.retrieve(GENEVA, 5)
     vector = np.array(retriever.embed_model.get_query_embedding(GENEVA))
     dense = {chunk_id for chunk_id, _ in nearest(vector, 2)}

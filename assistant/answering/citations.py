@@ -113,6 +113,9 @@ def cite(sentences: list[tuple[str, list[int]]], passages: list[Passage]) -> tup
             end=passages[m - 1].end,
             source=passages[m - 1].source,
             sentences=tuple(cited[m]),
+            published=passages[m - 1].published,
+            outlet=passages[m - 1].outlet,
+            author=passages[m - 1].author,
         )
         for m in sorted(cited)
     ]

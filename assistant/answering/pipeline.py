@@ -16,6 +16,7 @@ from ..config import Settings
 from ..results import Answer, Citation, Context
 from .checks import check_reply
 from .coverage import NOT_COVERED, missing_names, refusal_text
+from .dates import DateRange
 from .evidence import SentenceVectors, focus_passages, rank_sentences, select_evidence
 from .generation import Generator
 from .support import Checker, Lexicon
@@ -53,8 +54,14 @@ class RagPipeline:
         self.checker = Checker(Lexicon(embed_model, retriever.bm25), retriever.article_text)
 
     def prepare_context(
-        self, question: str, history: list[dict[str, str]] | None = None, k: int | None = None
+        self,
+        question: str,
+        history: list[dict[str, str]] | None = None,
+        k: int | None = None,
+        dates: DateRange | None = None,
     ) -> Context:
+        """What retrieval finds for the question (a follow-up rewritten first), among the articles
+        published inside `dates` when given."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
         search_query = self.standalone_question(question, history or [])
@@ -64,7 +71,10 @@ class RagPipeline:
         t = time.perf_counter()
         k = k or self.settings.top_k
         budget = self.settings.evidence_words
-        candidates = self.retriever.retrieve(search_query, k * EVIDENCE_POOL if budget else k)
+        articles = self.retriever.store.manifest.documents
+        candidates = self.retriever.retrieve(
+            search_query, k * EVIDENCE_POOL if budget else k, dates.doc_ids(articles) if dates else None
+        )
         timings["retrieval"] = time.perf_counter() - t
         log.debug(
             "retrieval %.3f s: %d passages %s",
@@ -97,7 +107,8 @@ class RagPipeline:
             self.settings.abstain_below,
             f", names no passage mentions: {missing}" if missing else "",
         )
-        return Context(question, search_query, passages, covered, timings, missing, evidence)
+        note = dates.note(articles) if dates else ""
+        return Context(question, search_query, passages, covered, timings, missing, evidence, note)
 
     def standalone_question(self, question: str, history: list[dict[str, str]]) -> str:
         """A follow-up ("and what did China do?") rewritten to stand alone, from the recent messages."""
@@ -180,4 +191,5 @@ class RagPipeline:
             timings={k: round(v, 4) for k, v in timings.items()},
             evidence={i + 1: texts for i, texts in context.evidence.items()},
             unsupported=unsupported or [],
+            dates_note=context.dates_note,
         )

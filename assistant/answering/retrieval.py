@@ -44,21 +44,28 @@ class HybridRetriever:
             self._articles = {doc: "\n".join(t for _, t in sorted(p)) for doc, p in parts.items()}
         return self._articles.get(doc_id, "")
 
-    def retrieve(self, query: str, k: int) -> list[Passage]:
-        if self.size == 0:
+    def retrieve(self, query: str, k: int, doc_ids: set[str] | None = None) -> list[Passage]:
+        """The k best passages for the query, of the articles `doc_ids` when given."""
+        if self.size == 0 or doc_ids is not None and not doc_ids:
             return []
         query_vector = self.embed_model.get_query_embedding(query)
         n = min(self.size, max(k * CANDIDATES_PER_RESULT, 20))
-        cosine = dict(self.store.query(query_vector, n))
-        keyword = keyword_search(self.bm25, query, n)
+        cosine = dict(self.store.query(query_vector, n, doc_ids))
+        if doc_ids is None:
+            keyword = keyword_search(self.bm25, query, n)
+        else:  # BM25 has no filter: rank every chunk, keep the articles' best n
+            ranked = keyword_search(self.bm25, query, self.size)
+            keyword = [(cid, s) for cid, s in ranked if cid.rsplit(":", 2)[0] in doc_ids][:n]
         fused = [cid for cid, _ in reciprocal_rank_fusion([list(cosine), [cid for cid, _ in keyword]])[:k]]
         # Only the k chosen are read; one that BM25 alone found gets its cosine from its vector.
         chunks = self.store.get(fused)
+        articles = self.store.manifest.documents
         passages = []
         for cid in fused:
             if cid not in chunks:  # in BM25 but gone from the index: skip rather than show a stale passage
                 continue
             chunk = chunks[cid]
+            article = articles.get(chunk.doc_id)
             passages.append(
                 Passage(
                     doc_id=chunk.doc_id,
@@ -69,6 +76,9 @@ class HybridRetriever:
                     end=chunk.end,
                     chunk_id=cid,
                     source=chunk.source,
+                    published=article.published if article else None,
+                    outlet=article.outlet if article else None,
+                    author=article.author if article else None,
                 )
             )
         return passages

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from ..errors import DocumentError
 from ..text import normalise
+from .article_meta import ArticleMeta, front_matter, html_meta, pdf_meta
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
@@ -42,7 +44,11 @@ class Document:
     title: str
     text: str  # normalised; chunk offsets point into this
     source: str  # path as given
-    content_hash: str  # sha256 of the normalised text
+    content_hash: str  # sha256 of the normalised text (and of the metadata below, when there is some)
+    # What the file says of itself (article_meta.py); None when it does not say.
+    published: str | None = None  # ISO date, YYYY-MM-DD
+    outlet: str | None = None
+    author: str | None = None
 
 
 def list_corpus(corpus_dir: Path) -> list[Path]:
@@ -65,18 +71,23 @@ def load_document(path: Path) -> Document:
         raise DocumentError(f"{path}: {size:,} bytes is over the {MAX_DOCUMENT_BYTES:,}-byte limit")
     data = path.read_bytes()
     kind = _kind_of(data)
+    meta = ArticleMeta()
     if suffix == ".pdf":
         if kind != "a PDF":
             raise DocumentError(f"{path}: not a PDF (it is {kind or 'text'}); give it its own extension")
-        title, body = _read_pdf(path, data)
+        title, body, meta = _read_pdf(path, data)
     else:
         if kind is not None:
             hint = "; rename it to .pdf" if kind == "a PDF" else ""
             raise DocumentError(f"{path}: a binary file ({kind}), not {suffix} text{hint}")
         raw = _decode(path, data)
+        if suffix == ".md":
+            meta, raw = front_matter(raw, str(path))
         reader = {".md": _read_markdown, ".html": _read_html, ".htm": _read_html}.get(suffix, _read_text)
         if _looks_like_html(raw):  # a web page saved as .txt or .md is read as the page it is
             reader = _read_html
+        if reader is _read_html:
+            meta = html_meta(raw)
         title, body = reader(raw)
     text = normalise(body)
     if not text:
@@ -85,9 +96,12 @@ def load_document(path: Path) -> Document:
         raise DocumentError(
             f"{path}: {len(text):,} characters of text is over the {MAX_TEXT_CHARS:,}-character limit"
         )
-    title = normalise(title or "").replace("\n", " ") or _title_from_stem(path.stem)
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    return Document(doc_id=path.stem, title=title, text=text, source=str(path), content_hash=digest)
+    title = normalise(title or meta.title or "").replace("\n", " ") or _title_from_stem(path.stem)
+    stated = meta.fields()
+    digest = hashlib.sha256((text + (json.dumps(stated, sort_keys=True) if stated else "")).encode())
+    return Document(
+        doc_id=path.stem, title=title, text=text, source=str(path), content_hash=digest.hexdigest(), **stated
+    )
 
 
 def _kind_of(data: bytes) -> str | None:
@@ -205,7 +219,7 @@ def _read_html(raw: str) -> tuple[str | None, str]:
     return title, "".join(parser.parts)
 
 
-def _read_pdf(path: Path, data: bytes) -> tuple[str | None, str]:
+def _read_pdf(path: Path, data: bytes) -> tuple[str | None, str, ArticleMeta]:
     import io
 
     from pypdf import PdfReader
@@ -231,6 +245,7 @@ def _read_pdf(path: Path, data: bytes) -> tuple[str | None, str]:
                     f"{path}: reading took over {MAX_PDF_SECONDS:g} s by page {number} of {len(reader.pages)}"
                 )
         title = (reader.metadata.title if reader.metadata else None) or None
+        meta = pdf_meta(reader.metadata)
     except LimitReachedError:  # pypdf stops inflating a stream at 75 MB
         raise DocumentError(
             f"{path}: a stream in this PDF inflates past the size limit (a decompression bomb?): too large "
@@ -240,8 +255,8 @@ def _read_pdf(path: Path, data: bytes) -> tuple[str | None, str]:
         raise DocumentError(f"{path}: cannot read this PDF ({exc})") from None
     if title is None:
         title, body = _read_text("\n\n".join(pages))
-        return title, body
-    return title, "\n\n".join(pages)
+        return title, body, meta
+    return title, "\n\n".join(pages), meta
 
 
 def _title_from_stem(stem: str) -> str:

@@ -187,11 +187,14 @@ class EmbeddedStore(IndexStore):
 
     # --- reading -------------------------------------------------------------------------------------
 
-    def query(self, vector: list[float], n: int) -> list[tuple[str, float]]:
+    def query(self, vector: list[float], n: int, doc_ids: set[str] | None = None) -> list[tuple[str, float]]:
         """Ids and distances only: with the candidates' texts and metadata the query takes several times as
-        long (docs/design.md)."""
+        long (docs/design.md). `doc_ids`: Chroma filters on the chunks' doc_id metadata."""
+        where: Any = {"doc_id": {"$in": sorted(doc_ids)}} if doc_ids else None
         with self._chroma_lock:
-            found = self.collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
+            found = self.collection.query(
+                query_embeddings=[vector], n_results=n, where=where, include=["distances"]
+            )
         # In cosine space Chroma's distance is 1 - cosine.
         return [(cid, 1.0 - dist) for cid, dist in zip(found["ids"][0], found["distances"][0], strict=True)]
 

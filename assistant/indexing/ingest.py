@@ -256,6 +256,9 @@ def _index_documents(
                 title=doc.title,
                 source=doc.source,
                 indexed_at=time.time(),
+                published=doc.published,
+                outlet=doc.outlet,
+                author=doc.author,
             )
         store.save_manifest()
         report.embedded += len(vectors)

@@ -1,7 +1,8 @@
 """The index store: what ingest and retrieval need of an index backend, and the manifest it keeps.
 
 A backend holds, for every chunk, its vector, its text and what cites it (doc_id, title, source, offsets),
-plus a manifest: per document its content hash, chunk count, title, source and when it was indexed; for the
+plus a manifest: per document its content hash, chunk count, title, source, when it was indexed and its
+published date, outlet and author; for the
 whole index its format, the chunking fingerprint and a revision that is bumped before every change. Ingest
 writes through `add` / `delete` / `save_manifest`; retrieval reads through `query` / `get` and the keyword
 index, which the backend keeps current with the revision (`revision`). Keyword search is always ours
@@ -39,6 +40,11 @@ class DocEntry:
     title: str
     source: str
     indexed_at: float
+    # What the article says of itself (indexing/article_meta.py); None when it does not say. Manifests
+    # written before these existed load with None.
+    published: str | None = None
+    outlet: str | None = None
+    author: str | None = None
 
 
 @dataclass
@@ -119,8 +125,9 @@ class IndexStore(ABC):
         """Every chunk of these documents."""
 
     @abstractmethod
-    def query(self, vector: list[float], n: int) -> list[tuple[str, float]]:
-        """(chunk_id, cosine) of the n chunks nearest to vector, best first."""
+    def query(self, vector: list[float], n: int, doc_ids: set[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk_id, cosine) of the n chunks nearest to vector, best first (of the articles `doc_ids` only,
+        when given)."""
 
     @abstractmethod
     def get(self, ids: list[str]) -> dict[str, StoredChunk]:

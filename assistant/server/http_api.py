@@ -4,11 +4,12 @@ the corpus. Served by `assistant serve` on the chat's port (server/app.py); Open
 - `POST /v1/chat/completions` (model `assistant`): the last user message is the question, the messages
   before it the conversation a follow-up is rewritten from. The reply is a `chat.completion` whose message
   holds the checked answer with its [n] markers, plus `citations`, `sentences` (each sentence's check),
-  `abstained`, `unanswered`, `differ` and `search_query`. With `stream: true`, server-sent
+  `abstained`, `unanswered`, `differ`, `search_query` and `dates_note`. With `stream: true`, server-sent
   `chat.completion.chunk` events carry the model's draft as it is written; the last event before
   `data: [DONE]` carries the checked answer (`answer`) with the same fields, because a sent delta cannot be
   taken back and the checks may remove sentences of the draft.
-- `POST /v1/retrieve` {"query", "k"} → {"passages": [...]}.
+- `POST /v1/retrieve` {"query", "k", "since", "until"} → {"passages": [...]}; `since` / `until` (ISO dates,
+  both optional, here and in a chat request) search only the articles published in that range.
 - `GET /v1/health`: the model, and the answers being written and waiting (server/admission.py).
 - `GET /v1/documents`, `POST /v1/documents` (multipart, field `file`, one or more), `DELETE
   /v1/documents/{doc_id}`.
@@ -73,11 +74,15 @@ class ChatRequest(BaseModel):
     model: str = MODEL
     messages: list[Message] = Field(min_length=1)
     stream: bool = False
+    since: str | None = None  # only articles published in this range (ISO dates, both ends included)
+    until: str | None = None
 
 
 class RetrieveRequest(BaseModel):
     query: str
     k: int | None = Field(default=None, ge=1, le=50)
+    since: str | None = None
+    until: str | None = None
 
 
 class ApiError(Exception):
@@ -131,6 +136,7 @@ def answer_fields(answer: Answer) -> dict[str, Any]:
         "unanswered": answer.unanswered,
         "differ": answer.differ,
         "search_query": answer.search_query,
+        "dates_note": answer.dates_note,
     }
 
 
@@ -153,7 +159,8 @@ def build_router(assistant: Assistant, gate: Gate) -> APIRouter:
         question, history = _conversation(body.messages)
         ticket = gate.admit(_client(request))
         try:
-            context = assistant.prepare_context(question, history)  # bad input: raised before any byte
+            # Bad input (the question, the dates) is raised here, before any byte is sent.
+            context = assistant.prepare_context(question, history, body.since, body.until)
         except BaseException:
             ticket.leave()
             raise
@@ -189,7 +196,8 @@ def build_router(assistant: Assistant, gate: Gate) -> APIRouter:
     def retrieve(body: RetrieveRequest, request: Request) -> dict[str, Any]:
         """The passages that best match the query, best first (429 when this client asked too often)."""
         gate.rate.check(_client(request))
-        return {"passages": [asdict(p) for p in assistant.retrieve(body.query, body.k)]}
+        passages = assistant.retrieve(body.query, body.k, body.since, body.until)
+        return {"passages": [asdict(p) for p in passages]}
 
     @router.get("/health")
     def health() -> dict[str, Any]:

@@ -46,7 +46,9 @@ def build_app(assistant: Assistant, gate: Gate, editing: bool = True, note: str 
     (else `note` says where that is done; server/access.py decides). Every question passes the gate (the
     client's rate, then its turn at the model: server/admission.py)."""
 
-    def respond(message: str, history: list[dict], request: gr.Request) -> Iterator[tuple[str, str]]:
+    def respond(
+        message: str, history: list[dict], since: str, until: str, request: gr.Request
+    ) -> Iterator[tuple[str, str]]:
         turns = [{"role": t["role"], "content": strip_links(_text(t["content"]))} for t in history]
         try:
             ticket = gate.admit(request.client.host if request.client else "")
@@ -54,17 +56,22 @@ def build_app(assistant: Assistant, gate: Gate, editing: bool = True, note: str 
             yield f"⚠️ {exc}", ""
             return
         try:
-            yield from _answer(message, turns, ticket)
+            yield from _answer(message, turns, since, until, ticket)
         finally:
             ticket.leave()
 
-    def _answer(message: str, turns: list[dict], ticket: Ticket) -> Iterator[tuple[str, str]]:
+    def _answer(
+        message: str, turns: list[dict], since: str, until: str, ticket: Ticket
+    ) -> Iterator[tuple[str, str]]:
         try:
-            context = assistant.prepare_context(message, turns)
+            context = assistant.prepare_context(message, turns, since or None, until or None)
         except AssistantError as exc:
             yield f"⚠️ {exc}", ""
             return
-        panel = sources_panel(context.passages, context.search_query, context.question, context.covered)
+        panel = sources_panel(
+            context.passages, context.search_query, context.question, context.covered,
+            dates_note=context.dates_note,
+        )  # fmt: skip
         yield "", panel  # the sources appear as soon as retrieval is done
         while not ticket.wait(1.0):
             ahead = ticket.ahead()
@@ -78,7 +85,7 @@ def build_app(assistant: Assistant, gate: Gate, editing: bool = True, note: str 
                 if isinstance(event, Answer):
                     panel = sources_panel(
                         event.passages, event.search_query, event.question, not event.abstained,
-                        cited_sentences(event), event.differ,
+                        cited_sentences(event), event.differ, event.dates_note,
                     )  # fmt: skip
                     yield link_markers(event.text) + left_out_note(event) + removed_note(event), panel
                 else:
@@ -100,6 +107,12 @@ def build_app(assistant: Assistant, gate: Gate, editing: bool = True, note: str 
                     textbox=gr.Textbox(
                         placeholder="Ask about the articles…", elem_id="question", submit_btn=True
                     ),
+                    # Only articles published in this range (both optional; undated ones are then left out).
+                    additional_inputs=[
+                        gr.Textbox("", label="Published since (YYYY-MM-DD)", elem_id="since", max_lines=1),
+                        gr.Textbox("", label="Published until (YYYY-MM-DD)", elem_id="until", max_lines=1),
+                    ],
+                    additional_inputs_accordion=gr.Accordion("Date range", open=False),
                     analytics_enabled=False,
                     api_name="chat",
                     # Every question goes to the gate's line at once, beside the API's (with Gradio's
@@ -136,6 +149,8 @@ def _corpus_tab(app: gr.Blocks, assistant: Assistant, status: gr.Markdown, editi
             [
                 entry.title,
                 doc_id,
+                entry.published or "undated",
+                entry.outlet or "",
                 entry.chunks,
                 time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.indexed_at)),
             ]
@@ -167,7 +182,9 @@ def _corpus_tab(app: gr.Blocks, assistant: Assistant, status: gr.Markdown, editi
             f"Removed **{doc_id}** (its file is kept in the corpus folder's `.removed/`). " + report.summary()
         )
 
-    table = gr.Dataframe(headers=["Title", "File", "Chunks", "Indexed"], interactive=False)
+    table = gr.Dataframe(
+        headers=["Title", "File", "Published", "Outlet", "Chunks", "Indexed"], interactive=False
+    )
     if not editing:
         gr.Markdown(note, elem_id="corpus-note")
         app.load(lambda: corpus_view()[:2], None, [status, table], api_name="corpus_view")

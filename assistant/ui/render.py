@@ -33,6 +33,7 @@ def sources_panel(
     covered: bool,
     cited: dict[int, tuple[str, ...]] | None = None,
     differ: tuple[int, int] | None = None,
+    dates_note: str = "",
 ) -> str:
     """The cards for every passage the answer stands on (or, when not covered, the closest ones); two
     passages that disagree first, side by side under "Sources differ"."""
@@ -43,6 +44,8 @@ def sources_panel(
         parts.append(f'<div class="sources-differ">{heading}{sides}</div></div>')
     if search_query != question:
         parts.append(f'<p class="searched">searched for: <em>{html.escape(search_query)}</em></p>')
+    if dates_note:
+        parts.append(f'<p class="searched dates-note">{html.escape(dates_note)}</p>')
     if not passages:
         parts.append("<p>No passages found.</p>")
     heading = "Sources" if covered else "Closest passages — they do not answer the question"
@@ -56,12 +59,18 @@ def sources_panel(
             f"<strong>{html.escape(passage.title)}</strong>"
             f'<span class="relevance">relevance {passage.score:.2f}</span></div>'
             f'<div class="source-text">{highlight(passage.text, quoted)}</div>'
-            f'<div class="source-foot">{html.escape(passage.doc_id)} · '
-            f"chars {passage.start}–{passage.end}</div>"
+            f'<div class="source-foot"><span class="byline">{html.escape(byline(passage))}</span> · '
+            f"{html.escape(passage.doc_id)} · chars {passage.start}–{passage.end}</div>"
             "</div>"
         )
     parts.append("</div>")
     return "".join(parts)
+
+
+def byline(passage: Passage) -> str:
+    """Who published the passage's article and when, as far as the article says: "Reuters · Jane Doe ·
+    2025-05-12"; "undated" when it gives no date."""
+    return " · ".join(filter(None, (passage.outlet, passage.author, passage.published or "undated")))
 
 
 def left_out_note(answer: Answer) -> str:
