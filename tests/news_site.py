@@ -90,10 +90,10 @@ class NewsSite:
 
 
 @contextmanager
-def news_site(host: str = "127.0.0.1") -> Iterator[NewsSite]:
-    """The site, on a free port of `host`, until the block ends."""
+def news_site(host: str = "127.0.0.1", port: int = 0) -> Iterator[NewsSite]:
+    """The site, on `host` and `port` (by default a free one), until the block ends."""
     handler = type("Handler", (_Handler,), {})
-    server = http.server.ThreadingHTTPServer((host, 0), handler)
+    server = http.server.ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     site = NewsSite(server)
     handler.site = site  # type: ignore[attr-defined]

@@ -2,26 +2,29 @@
 headline, a trimmed ending, a paragraph added or reworded), found at ingest and recorded in the manifest.
 
 An article is the set of its 5-word shingles (its text's words, lower case, the headline left out; each
-shingle a 64-bit hash). Two articles are copies when at least CONTAINMENT of the smaller one's shingles are in
-the larger one and the smaller holds at least SIZE_RATIO of the larger one's shingles (a short brief that a
-long round-up quotes whole is not a copy of it). Candidate pairs come from MinHash signatures (126 hashes)
-banded for locality-sensitive hashing (42 bands of 3 rows: a pair of Jaccard similarity 0.4 becomes a
-candidate with probability 0.94, 0.5 with 0.996), so thousands of articles are not compared pair by pair;
-each candidate pair is then measured exactly. Copies form groups (connected pairs); the group's
-representative, the one retrieval shows, is its earliest published article (dated before undated, then the
-one indexed first, then by doc_id); the others carry `copy_of` in their DocEntry. Measured in
-docs/design.md, "Copies of one story".
+shingle a 64-bit hash). Two articles are copies when at least CONTAINMENT of the smaller one's shingles
+are in the larger one and the smaller holds at least SIZE_RATIO of the larger one's shingles (a short
+brief that a long round-up quotes whole is not a copy of it), unless each states a figure the other does
+not (counted: "90" four times against five is one "90" fewer): a changed figure is an update or a
+correction, and both stay searchable (a trimmed or extended copy states only figures of the other, or
+more of them). Candidate pairs come from MinHash signatures (126 hashes) banded for locality-sensitive
+hashing (42 bands of 3 rows: a pair of Jaccard similarity 0.4 becomes a candidate with probability 0.94,
+0.5 with 0.996), so thousands of articles are not compared pair by pair; each candidate pair is then
+measured exactly. Copies form groups (connected pairs); the group's representative, the one retrieval
+shows, is its earliest published article (dated before undated, then the one indexed first, then by
+doc_id); the others carry `copy_of` in their DocEntry. Measured in docs/design.md, "Copies of one story".
 """
 
 from __future__ import annotations
 
 import zlib
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..text import words
+from ..text import NUMBER, words
 from .store import DocEntry
 
 DETECTOR = 1  # the manifest records which detector marked its copies: another one marks them again
@@ -55,32 +58,52 @@ def _signature(hashes: np.ndarray) -> np.ndarray:
     return np.asarray(mixed.min(axis=1))
 
 
+def figures(text: str) -> Counter[str]:
+    """The numbers the text states and how often, as written less their thousands commas ("11,200" =
+    "11200")."""
+    return Counter(n.replace(",", "") for n in NUMBER.findall(text))
+
+
+@dataclass(frozen=True)
+class Article:
+    """What the detector compares of an article."""
+
+    shingles: np.ndarray
+    figures: Counter[str]
+
+    @classmethod
+    def of(cls, text: str) -> Article:
+        return cls(shingles(text), figures(text))
+
+
 @dataclass(frozen=True)
 class Likeness:
     containment: float  # of the smaller article's shingles, the share the larger one holds
     size_ratio: float  # the smaller article's shingles over the larger one's
+    figures_differ: bool  # each states a figure the other does not (or states it more often)
 
     @property
     def copies(self) -> bool:
-        return self.containment >= CONTAINMENT and self.size_ratio >= SIZE_RATIO
+        return self.containment >= CONTAINMENT and self.size_ratio >= SIZE_RATIO and not self.figures_differ
 
 
-def likeness(a: np.ndarray, b: np.ndarray) -> Likeness:
-    """How much of one article's shingles the other holds (both from `shingles`)."""
-    small, large = sorted((len(a), len(b)))
+def likeness(a: Article, b: Article) -> Likeness:
+    """How much of one article's shingles the other holds, and whether their figures differ."""
+    small, large = sorted((len(a.shingles), len(b.shingles)))
+    differ = bool(a.figures - b.figures) and bool(b.figures - a.figures)  # changed, not only cut or added
     if not small:
-        return Likeness(0.0, 0.0)
-    shared = len(np.intersect1d(a, b, assume_unique=True))
-    return Likeness(shared / small, small / large)
+        return Likeness(0.0, 0.0, differ)
+    shared = len(np.intersect1d(a.shingles, b.shingles, assume_unique=True))
+    return Likeness(shared / small, small / large, differ)
 
 
 def find_copies(texts: Mapping[str, str]) -> list[list[str]]:
     """Groups (of two or more doc_ids, each sorted) of articles that are copies of one story."""
-    sets = {doc_id: shingles(text) for doc_id, text in texts.items()}
-    sets = {doc_id: s for doc_id, s in sets.items() if len(s)}
+    sets = {doc_id: Article.of(text) for doc_id, text in texts.items()}
+    sets = {doc_id: article for doc_id, article in sets.items() if len(article.shingles)}
     buckets: dict[bytes, list[str]] = {}
-    for doc_id, hashes in sets.items():
-        signature = _signature(hashes)
+    for doc_id, article in sets.items():
+        signature = _signature(article.shingles)
         for band in range(BANDS):
             key = band.to_bytes(1, "big") + signature[band * ROWS : (band + 1) * ROWS].tobytes()
             buckets.setdefault(key, []).append(doc_id)
