@@ -90,8 +90,9 @@ class Assistant:
         corpus folder as Markdown with its date, outlet, author, title and URL in front matter, and index
         it; `report.fetched` names the articles written, `report.skipped` the feed items that could not be
         added and why. Any address may be fetched unless `addresses` (a fetch.AddressPolicy: what the
-        server uses) says otherwise. Raises BadUrlError, AddressRefusedError, FetchError; nothing is added
-        then."""
+        server uses) says otherwise. `progress`: True for bars on stderr, or a callable given (pages fetched,
+        pages) while a feed is fetched, then (chunks embedded, chunks) as ingest gives it. Raises
+        BadUrlError, AddressRefusedError, FetchError; nothing is added then."""
         from .indexing.fetch import ANY_ADDRESS
         from .indexing.links import fetch_into_corpus
 

@@ -5,6 +5,7 @@ answers the error paths need: redirects, a slow answer, a trickle, oversized bod
 from __future__ import annotations
 
 import http.server
+import ssl
 import threading
 import time
 import urllib.parse
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 WEB = Path(__file__).resolve().parent / "fixtures" / "web"
+CERT = WEB.parent / "localhost-cert.pem"  # self-signed, for localhost, valid until 2126: tests only
 BIG = 300_000  # bytes of /big and /big-unsized (the tests set a smaller limit)
 
 
@@ -90,12 +92,19 @@ class NewsSite:
 
 
 @contextmanager
-def news_site(host: str = "127.0.0.1", port: int = 0) -> Iterator[NewsSite]:
-    """The site, on `host` and `port` (by default a free one), until the block ends."""
+def news_site(host: str = "127.0.0.1", port: int = 0, tls: bool = False) -> Iterator[NewsSite]:
+    """The site, on `host` and `port` (by default a free one), until the block ends; with `tls`, over
+    https with the self-signed certificate of tests/fixtures/localhost-cert.pem (for the name localhost)."""
     handler = type("Handler", (_Handler,), {})
     server = http.server.ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(CERT, CERT.with_name("localhost-key.pem"))
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     site = NewsSite(server)
+    if tls:
+        site.base = site.base.replace("http://", "https://").replace(host, "localhost")
     handler.site = site  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

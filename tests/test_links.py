@@ -21,7 +21,7 @@ from assistant.indexing.fetch import AddressPolicy, fetch
 from assistant.indexing.store import DocEntry
 from assistant.models.model_server import free_port
 from tests.conftest import BIN, child_env, serving
-from tests.news_site import news_site
+from tests.news_site import CERT, news_site
 
 COPPER = "What record did copper prices reach on the London Metal Exchange?"
 # Text of the pages' navigation, ads, scripts, styles, sidebars, share and comment boxes and footers.
@@ -248,6 +248,18 @@ def test_a_host_whose_address_changes_after_the_check_is_fetched_from_the_checke
         fetched = fetch(f"http://news.test:{port}/2025/06/rice-harvest.html",
                         AddressPolicy.from_setting("127.0.0.1"), 5, 100_000)  # fmt: skip
         assert b"Mekong delta" in fetched.body and rebound.requests == []
+
+
+def test_https_is_verified_for_the_host_name_while_connecting_to_the_checked_address(monkeypatch):
+    with news_site(tls=True) as secure:
+        page = secure.url("/2025/06/rice-harvest.html")
+        assert page.startswith("https://localhost:")
+        with pytest.raises(FetchError, match="the secure connection failed .*CERTIFICATE_VERIFY_FAILED"):
+            fetch(
+                page, AddressPolicy.from_setting("127.0.0.1"), 5, 100_000
+            )  # a certificate nobody vouches for
+        monkeypatch.setenv("SSL_CERT_FILE", str(CERT))  # now trusted: verified for the name localhost
+        assert b"Mekong delta" in fetch(page, AddressPolicy.from_setting("127.0.0.1"), 5, 100_000).body
 
 
 def test_the_cli_names_a_bad_link_in_one_line(site, tmp_path):
