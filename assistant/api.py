@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -17,7 +18,7 @@ from .config import Settings
 from .errors import CorpusError, InvalidQuestionError
 from .indexing.ingest import IngestReport, ProgressCallback, ingest
 from .indexing.status import IndexStatus, index_status
-from .indexing.store import StoreClosedError
+from .indexing.store import DocEntry, StoreClosedError, read_manifest
 from .results import Answer, Context, Passage
 from .text import normalise
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from .answering.evidence import SentenceVectors
     from .answering.generation import Generator
     from .answering.pipeline import RagPipeline
+    from .indexing.fetch import AddressPolicy
 
 
 class Assistant:
@@ -77,6 +79,52 @@ class Assistant:
         report = self.ingest(progress=progress)
         report.skipped.update(rejected)
         return report
+
+    def add_url(
+        self,
+        url: str,
+        progress: bool | ProgressCallback = False,
+        addresses: AddressPolicy | None = None,
+    ) -> IngestReport:
+        """Fetch an article page, or every item of an RSS/Atom feed (at most feed_max_items), into the
+        corpus folder as Markdown with its date, outlet, author, title and URL in front matter, and index
+        it; `report.fetched` names the articles written, `report.skipped` the feed items that could not be
+        added and why. Any address may be fetched unless `addresses` (a fetch.AddressPolicy: what the
+        server uses) says otherwise. `progress`: True for bars on stderr, or a callable given (pages fetched,
+        pages) while a feed is fetched, then (chunks embedded, chunks) as ingest gives it. Raises
+        BadUrlError, AddressRefusedError, FetchError; nothing is added then."""
+        from .indexing.fetch import ANY_ADDRESS
+        from .indexing.links import fetch_into_corpus
+
+        bar = None
+        if progress is True:
+            from tqdm import tqdm
+
+            bar = tqdm(unit="page", desc="Fetching", file=sys.stderr, dynamic_ncols=True)
+
+        def fetching(done: int, total: int) -> None:  # pages of a feed fetched so far, of all
+            if bar is not None:
+                bar.total = total
+                bar.update(done - bar.n)
+            elif callable(progress):
+                progress(done, total)
+
+        try:
+            fetched = fetch_into_corpus(url, self.settings, addresses or ANY_ADDRESS, fetching)
+        finally:
+            if bar is not None:
+                bar.close()
+        report = self.ingest(progress=progress)
+        report.fetched = fetched.doc_ids
+        report.skipped.update(fetched.skipped)
+        report.notes = fetched.notes + report.notes
+        return report
+
+    def articles(self) -> dict[str, DocEntry]:
+        """The indexed articles by doc_id, as the index's manifest holds them (title, published, outlet,
+        author, copy_of, ...), without looking at the corpus folder; empty before the first ingest."""
+        manifest = read_manifest(self.settings)
+        return manifest.documents if manifest else {}
 
     def remove_document(self, doc_id: str, progress: bool | ProgressCallback = False) -> IngestReport:
         """Take an article out of the corpus (its file moves to <corpus>/.removed/) and out of the index."""

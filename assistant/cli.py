@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("ingest", parents=[common], help="build or update the index from the corpus folder")
+    add = sub.add_parser(
+        "add", parents=[common], help="fetch an article page, or every item of an RSS/Atom feed, and index it"
+    )
+    add.add_argument("url", help="an http:// or https:// link to an article page or a feed")
     ask = sub.add_parser("ask", parents=[common], help="answer one question")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
@@ -126,6 +130,8 @@ def _run(args: argparse.Namespace) -> int:
     )
     if args.command == "ingest":
         return _ingest(assistant)
+    if args.command == "add":
+        return _add(assistant, args.url)
     if args.command == "ask":
         _ask(assistant, args.question, as_json=args.json)
         return 0
@@ -194,6 +200,19 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 def _ingest(assistant: Assistant) -> int:
     _print_report(assistant.ingest(progress=sys.stderr.isatty()))
+    return 0
+
+
+def _add(assistant: Assistant, url: str) -> int:
+    """Fetch the link into the corpus and index it; one line for each article it brought."""
+    report = assistant.add_url(url, progress=sys.stderr.isatty())
+    articles = assistant.articles()
+    for doc_id in report.fetched:
+        entry = articles.get(doc_id)
+        if entry is not None:
+            print(f"fetched: {doc_id}: {entry.title} ({entry.published or 'undated'}, "
+                  f"{entry.outlet or 'no outlet named'})")  # fmt: skip
+    _print_report(report)
     return 0
 
 

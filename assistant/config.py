@@ -71,6 +71,16 @@ class Settings:
     answer_slots: int | None = None
     max_waiting: int = 32
     rate_limit: int = 120
+    # Adding articles by link (`assistant add URL`, the corpus tab, POST /v1/documents {"url"}:
+    # indexing/fetch.py): seconds one response may take in all (connecting: at most 10 of them), bytes one
+    # response may hold, and items of a feed fetched (the first ones).
+    fetch_timeout: float = 30.0
+    fetch_max_bytes: int = 5_000_000
+    feed_max_items: int = 50
+    # Which private, loopback and link-local addresses the server (the chat, the HTTP API) may fetch links
+    # from: none by default; "1" every one; or addresses and networks, comma-separated ("10.0.0.0/8,
+    # 127.0.0.1"). The CLI and the Python API, run by the machine's own user, fetch from any address.
+    allow_private_urls: str = ""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -100,6 +110,11 @@ class Settings:
             )
         if self.write_wait < 0:
             raise AssistantError(f"write_wait must be 0 seconds or more, got {self.write_wait:g}")
+        if self.fetch_timeout <= 0 or self.fetch_max_bytes < 1 or self.feed_max_items < 1:
+            raise AssistantError(
+                "fetch_timeout, fetch_max_bytes and feed_max_items must be above 0, got "
+                f"{self.fetch_timeout:g}, {self.fetch_max_bytes}, {self.feed_max_items}"
+            )
         for name in ("max_waiting", "rate_limit"):
             if getattr(self, name) < 0:
                 raise AssistantError(f"{name} must be 0 or more, got {getattr(self, name)}")

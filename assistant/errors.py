@@ -46,3 +46,19 @@ class ModelError(AssistantError):
 
 class BackendError(AssistantError):
     """A hosted or OpenAI-compatible model server rejected the request or could not be reached."""
+
+
+class FetchError(AssistantError):
+    """A link could not be added: the host is unreachable, the request timed out, the server answered with
+    an HTTP error status, the response is too large, or it is neither an article page nor an RSS/Atom feed.
+    Nothing was added."""
+
+
+class BadUrlError(FetchError, ValueError):
+    """What was given is not an http:// or https:// URL (a `file:`, `ftp:` or `javascript:` link, no host),
+    or a redirect led to one."""
+
+
+class AddressRefusedError(FetchError):
+    """The link, or a redirect it led to, names a private, loopback or link-local address, which a server
+    does not fetch unless ASSISTANT_ALLOW_PRIVATE_URLS allows it."""

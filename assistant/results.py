@@ -21,6 +21,8 @@ class Passage:
     published: str | None = None  # ISO date, YYYY-MM-DD
     outlet: str | None = None
     author: str | None = None
+    # The other copies of this article's story (their doc_ids), which retrieval does not show.
+    also_in: tuple[str, ...] = ()
 
 
 @dataclass
@@ -56,6 +58,7 @@ class Citation:
     published: str | None = None  # the cited article's date (ISO, YYYY-MM-DD), outlet and author, if stated
     outlet: str | None = None
     author: str | None = None
+    also_in: tuple[str, ...] = ()  # the other copies of the cited article's story (doc_ids)
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,7 @@ def test_the_chat_page_needs_a_login_and_has_no_editing(guarded):
         job.result(timeout=120)
         assert "30%" in job.outputs()[-1][0]
         endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-        assert "/chat" in endpoints and not {"/upload", "/remove"} & set(endpoints)
+        assert "/chat" in endpoints and not {"/upload", "/remove", "/add_link"} & set(endpoints)
 
 
 def test_the_editor_page_takes_only_the_editor_login(guarded, tmp_path):
@@ -182,6 +182,6 @@ def test_an_open_server_beyond_this_machine_reads_but_never_edits(tmp_path):
         assert not (open_server["corpus"] / "cranes.md").exists()
         client = _gradio(open_server["url"])
         endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-        assert "/chat" in endpoints and not {"/upload", "/remove"} & set(endpoints)
+        assert "/chat" in endpoints and not {"/upload", "/remove", "/add_link"} & set(endpoints)
         page_config = httpx.get(open_server["url"] + "/config", timeout=30).text
         assert "articles can be added and removed only when it listens on 127.0.0.1" in page_config

@@ -116,6 +116,7 @@ def cite(sentences: list[tuple[str, list[int]]], passages: list[Passage]) -> tup
             published=passages[m - 1].published,
             outlet=passages[m - 1].outlet,
             author=passages[m - 1].author,
+            also_in=passages[m - 1].also_in,
         )
         for m in sorted(cited)
     ]

@@ -45,7 +45,12 @@ class HybridRetriever:
         return self._articles.get(doc_id, "")
 
     def retrieve(self, query: str, k: int, doc_ids: set[str] | None = None) -> list[Passage]:
-        """The k best passages for the query, of the articles `doc_ids` when given."""
+        """The k best passages for the query, of the articles `doc_ids` when given. Of the copies of one
+        story only the one the manifest shows is searched; its passages name the others (`also_in`)."""
+        articles = self.store.manifest.documents
+        hidden = {d for d, entry in articles.items() if entry.copy_of in articles}
+        if hidden:
+            doc_ids = (set(articles) if doc_ids is None else doc_ids) - hidden
         if self.size == 0 or doc_ids is not None and not doc_ids:
             return []
         query_vector = self.embed_model.get_query_embedding(query)
@@ -59,7 +64,7 @@ class HybridRetriever:
         fused = [cid for cid, _ in reciprocal_rank_fusion([list(cosine), [cid for cid, _ in keyword]])[:k]]
         # Only the k chosen are read; one that BM25 alone found gets its cosine from its vector.
         chunks = self.store.get(fused)
-        articles = self.store.manifest.documents
+        copies = self.store.manifest.copies_of() if hidden else {}
         passages = []
         for cid in fused:
             if cid not in chunks:  # in BM25 but gone from the index: skip rather than show a stale passage
@@ -79,6 +84,7 @@ class HybridRetriever:
                     published=article.published if article else None,
                     outlet=article.outlet if article else None,
                     author=article.author if article else None,
+                    also_in=tuple(copies.get(chunk.doc_id, ())),
                 )
             )
         return passages

@@ -94,13 +94,13 @@ def _meta_from(values: dict[str, Any]) -> ArticleMeta:
     )
 
 
-_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 
 
 def front_matter(raw: str, where: str) -> tuple[ArticleMeta, str]:
     """(the metadata of a Markdown file's YAML front matter, the text after it); no front matter: empty
     metadata and the text as it is. Front matter that is not YAML is a DocumentError naming the file."""
-    match = _FRONT_MATTER.match(raw)
+    match = FRONT_MATTER.match(raw)
     if not match:
         return ArticleMeta(), raw
     import yaml

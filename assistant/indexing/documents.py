@@ -44,7 +44,7 @@ class Document:
     title: str
     text: str  # normalised; chunk offsets point into this
     source: str  # path as given
-    content_hash: str  # sha256 of the normalised text (and of the metadata below, when there is some)
+    content_hash: str  # sha256 of the normalised text (and of the metadata it states, when there is some)
     # What the file says of itself (article_meta.py); None when it does not say.
     published: str | None = None  # ISO date, YYYY-MM-DD
     outlet: str | None = None
@@ -83,10 +83,10 @@ def load_document(path: Path) -> Document:
         raw = _decode(path, data)
         if suffix == ".md":
             meta, raw = front_matter(raw, str(path))
-        reader = {".md": _read_markdown, ".html": _read_html, ".htm": _read_html}.get(suffix, _read_text)
+        reader = {".md": _read_markdown, ".html": read_html, ".htm": read_html}.get(suffix, _read_text)
         if _looks_like_html(raw):  # a web page saved as .txt or .md is read as the page it is
-            reader = _read_html
-        if reader is _read_html:
+            reader = read_html
+        if reader is read_html:
             meta = html_meta(raw)
         title, body = reader(raw)
     text = normalise(body)
@@ -98,7 +98,10 @@ def load_document(path: Path) -> Document:
         )
     title = normalise(title or meta.title or "").replace("\n", " ") or _title_from_stem(path.stem)
     stated = meta.fields()
-    digest = hashlib.sha256((text + (json.dumps(stated, sort_keys=True) if stated else "")).encode())
+    # A headline the metadata states (front matter `title:`, as fetched articles have) is hashed too: a
+    # changed headline is indexed again. Files that state none keep the hash they had.
+    hashed = stated | ({"title": meta.title} if meta.title else {})
+    digest = hashlib.sha256((text + (json.dumps(hashed, sort_keys=True) if hashed else "")).encode())
     return Document(
         doc_id=path.stem, title=title, text=text, source=str(path), content_hash=digest.hexdigest(), **stated
     )
@@ -154,10 +157,14 @@ def _read_markdown(raw: str) -> tuple[str | None, str]:
     return match.group(1), body
 
 
+# Never words of the article: code, styles and what a page shows only without scripts (even inside the
+# title or the headline). Also what web.py leaves out of a fetched page.
+HIDDEN_ELEMENTS = frozenset({"script", "style", "noscript", "template", "svg", "iframe", "object"})
+
+
 class _HTMLText(HTMLParser):
-    # Never words of the article: code, styles and what a page shows only without scripts (even inside the
-    # title or the headline), then the page's head, navigation and footer (whose <title> is still read).
-    _HIDDEN = {"script", "style", "noscript", "template", "svg", "iframe", "object"}
+    # The hidden elements, then the page's head, navigation and footer (whose <title> is still read).
+    _HIDDEN = HIDDEN_ELEMENTS
     _SKIP = _HIDDEN | {"head", "nav", "footer"}
     _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
     _BLOCK = {
@@ -211,7 +218,7 @@ class _HTMLText(HTMLParser):
         return any(p.strip() for p in self.parts)
 
 
-def _read_html(raw: str) -> tuple[str | None, str]:
+def read_html(raw: str) -> tuple[str | None, str]:
     parser = _HTMLText()
     parser.feed(raw)
     parser.close()

@@ -20,6 +20,7 @@ from pathlib import Path
 from ..config import Settings
 from ..errors import CorpusError, DiskFullError, DocumentError
 from ..models.embeddings import EMBED_MODEL_NAME
+from . import copies
 from .chunking import Chunk, chunk_document
 from .documents import Document, list_corpus, load_document
 from .store import MANIFEST_VERSION, DocEntry, IndexStore, Manifest, open_store_for_update
@@ -44,6 +45,7 @@ class IngestReport:
     embedded: int = 0  # chunks embedded in this run
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    fetched: list[str] = field(default_factory=list)  # doc_ids of the articles a link brought (add_url)
 
     def summary(self) -> str:
         return (
@@ -134,7 +136,9 @@ def _update(
     kept = set(docs) | {Path(p).stem for p in report.skipped}
     removed = sorted(set(manifest.documents) - kept)
     orphans = sorted(set(counts) - set(manifest.documents) - {doc.doc_id for doc, _ in todo})
-    changed = bool(removed or orphans or todo)
+    # Copies are found again whenever an article comes, changes or goes (or another detector marked them).
+    regroup = bool(removed or todo) or manifest.copy_detector != copies.DETECTOR
+    changed = bool(orphans) or regroup
     if changed:
         # Bump the revision before touching anything, so an interrupted run leaves BM25 marked stale.
         manifest.revision += 1
@@ -148,10 +152,24 @@ def _update(
     if todo:
         total = sum(len(chunks) for _, chunks in todo)
         _index_documents(store, todo, total, progress, report)
+    if regroup:
+        _mark_copies(manifest, docs, {doc.doc_id for doc, _ in todo}, report)
     store.save_manifest()
     if not store.keyword_index_current():
         store.rebuild_keyword_index()
     report.chunks = sum(e.chunks for e in manifest.documents.values())
+
+
+def _mark_copies(manifest: Manifest, docs: dict[str, Document], new: set[str], report: IngestReport) -> None:
+    """Find the copies of one story among the indexed articles (copies.py); a note for each group holding
+    an article of this run."""
+    started = time.perf_counter()
+    groups = copies.mark_copies(manifest.documents, {d: doc.text for d, doc in docs.items()})
+    manifest.copy_detector = copies.DETECTOR
+    log.debug("copies among %d articles found in %.2f s", len(docs), time.perf_counter() - started)
+    for first, *others in groups:
+        if new.intersection([first, *others]):
+            report.notes.append(f"copies of one story: {first} is shown, also in {', '.join(others)}")
 
 
 # How a full disk reads where it is not an OSError: SQLite's words (the chunk table's AssistantError, Chroma's

@@ -1,8 +1,8 @@
 """The index store: what ingest and retrieval need of an index backend, and the manifest it keeps.
 
 A backend holds, for every chunk, its vector, its text and what cites it (doc_id, title, source, offsets),
-plus a manifest: per document its content hash, chunk count, title, source, when it was indexed and its
-published date, outlet and author; for the
+plus a manifest: per document its content hash, chunk count, title, source, when it was indexed, its
+published date, outlet and author, and which article it is a copy of (if any); for the
 whole index its format, the chunking fingerprint and a revision that is bumped before every change. Ingest
 writes through `add` / `delete` / `save_manifest`; retrieval reads through `query` / `get` and the keyword
 index, which the backend keeps current with the revision (`revision`). Keyword search is always ours
@@ -45,6 +45,9 @@ class DocEntry:
     published: str | None = None
     outlet: str | None = None
     author: str | None = None
+    # For a copy of another article's story (indexing/copies.py): the doc_id of the copy retrieval shows
+    # instead; None for every other article. Manifests written before copies were found load with None.
+    copy_of: str | None = None
 
 
 @dataclass
@@ -53,13 +56,28 @@ class Manifest:
     documents: dict[str, DocEntry] = field(default_factory=dict)
     revision: int = 0
     version: int = MANIFEST_VERSION
+    copy_detector: int = 0  # which copies.DETECTOR set the documents' copy_of (0: none yet)
+
+    def copies_of(self) -> dict[str, list[str]]:
+        """For each article shown in place of copies: their doc_ids."""
+        copies: dict[str, list[str]] = {}
+        for doc_id, entry in sorted(self.documents.items()):
+            if entry.copy_of is not None:
+                copies.setdefault(entry.copy_of, []).append(doc_id)
+        return copies
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
             docs = {k: DocEntry(**v) for k, v in raw["documents"].items()}
-            return cls(raw["fingerprint"], docs, int(raw["revision"]), int(raw["version"]))
+            return cls(
+                raw["fingerprint"],
+                docs,
+                int(raw["revision"]),
+                int(raw["version"]),
+                int(raw.get("copy_detector", 0)),
+            )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise IndexCorruptError(
                 f"the index manifest {path} is unreadable ({exc.__class__.__name__}); "

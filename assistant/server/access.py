@@ -13,6 +13,8 @@ adding and removing articles (the chat's upload and remove, POST and DELETE /v1/
 - Without editor credentials (an editor login or token) the corpus can be changed only when the server
   listens on 127.0.0.1, by whoever may read.
 - `assistant serve` will not listen beyond 127.0.0.1 without a reader login unless --no-auth says so.
+- Adding a link is editing. The server fetches links only from public addresses, not from private,
+  loopback or link-local ones (its own machine, its network) unless ASSISTANT_ALLOW_PRIVATE_URLS allows them.
 
 Secrets are compared in constant time and never logged (Settings leaves them out of its repr).
 """
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 
 from ..config import Settings
 from ..errors import AssistantError
+from ..indexing.fetch import AddressPolicy
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
@@ -70,9 +73,16 @@ class Access:
         has_editors = self.editor_login is not None or bool(self.settings.editor_token)
         return not has_editors and is_local(self.settings.host)
 
+    @property
+    def link_addresses(self) -> AddressPolicy:
+        """The addresses a link added through the server may lead to (AssistantError for a setting that
+        names no address)."""
+        return AddressPolicy.from_setting(self.settings.allow_private_urls)
+
     def check(self) -> None:
         """Refuse a configuration that would not do what its user means (serve runs this first)."""
         s = self.settings
+        self.link_addresses  # noqa: B018  (a setting that names no address is refused now)
         for user, password, name in (
             (s.ui_user, s.ui_password, "UI"),
             (s.editor_user, s.editor_password, "EDITOR"),

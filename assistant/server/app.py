@@ -31,7 +31,9 @@ def build_server_app(assistant: Assistant) -> FastAPI:
     access = Access(settings)
     slots = settings.answer_slots or (1 if settings.llm == "local" else 4)  # llama.cpp: one at a time
     gate = Gate(slots, settings.max_waiting, settings.rate_limit)
-    blocks = build_app(assistant, gate, editing=access.editing_open, note=access.editing_note())
+    blocks = build_app(
+        assistant, gate, editing=access.editing_open, note=access.editing_note(), links=access.link_addresses
+    )
     # Gradio's queue is the chat's waiting room (it shows each user their place); its answers then take
     # their turn at the model in the gate's line with the HTTP API's.
     blocks.queue(default_concurrency_limit=slots, max_size=settings.max_waiting)
@@ -56,7 +58,7 @@ def build_server_app(assistant: Assistant) -> FastAPI:
     http_api.install(app, assistant, access, gate)
     pages = [(blocks, "/", access.page_auth())]
     if access.editor_login is not None:  # mounted first: "/" would take /edit for itself
-        editor = build_editor_app(assistant)
+        editor = build_editor_app(assistant, access.link_addresses)
         editor.queue(default_concurrency_limit=1)
         pages.insert(0, (editor, "/edit", access.editor_auth()))
     for page, path, auth in pages:

@@ -11,14 +11,16 @@ the corpus. Served by `assistant serve` on the chat's port (server/app.py); Open
 - `POST /v1/retrieve` {"query", "k", "since", "until"} → {"passages": [...]}; `since` / `until` (ISO dates,
   both optional, here and in a chat request) search only the articles published in that range.
 - `GET /v1/health`: the model, and the answers being written and waiting (server/admission.py).
-- `GET /v1/documents`, `POST /v1/documents` (multipart, field `file`, one or more), `DELETE
-  /v1/documents/{doc_id}`.
+- `GET /v1/documents`, `POST /v1/documents` (multipart, field `file`, one or more; or JSON `{"url": ...}`:
+  an article page or an RSS/Atom feed fetched and indexed), `DELETE /v1/documents/{doc_id}`.
 
 Errors are JSON in OpenAI's shape, `{"error": {"message", "type", "code"}}`: 400 bad input, 401 no valid
 token (when tokens are set), 403 not allowed (a reader's token on an editing call, a client beyond this
 machine with no tokens set: access.py), 404 an unknown model or document, 413 a request over MAX_BODY (an
-upload over MAX_UPLOAD), 503 when the index or the model cannot be used, 507 when the disk is too full to
-index an upload; never a traceback.
+upload over MAX_UPLOAD), 502 when a link cannot be fetched or read (unreachable, timed out, an HTTP error,
+too large, neither a page nor a feed), 503 when the index or the model cannot be used, 507 when the disk is
+too full to index an upload; a link that is not http(s) is 400, one to a private address 403; never a
+traceback.
 Uses the public `Assistant` only.
 """
 
@@ -34,19 +36,22 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, File, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..api import Assistant
 from ..errors import (
+    AddressRefusedError,
     AssistantError,
     BackendError,
+    BadUrlError,
     CorpusError,
     DiskFullError,
     DocumentError,
+    FetchError,
     IndexBusyError,
     IndexCorruptError,
     IndexNotFoundError,
@@ -54,6 +59,7 @@ from ..errors import (
 )
 from ..indexing.corpus_folder import MAX_FILES_AT_ONCE, file_name
 from ..indexing.documents import MAX_DOCUMENT_BYTES
+from ..indexing.fetch import AddressPolicy
 from ..indexing.ingest import IngestReport
 from ..results import Answer
 from .access import Access, Denied
@@ -85,6 +91,10 @@ class RetrieveRequest(BaseModel):
     until: str | None = None
 
 
+class LinkRequest(BaseModel):
+    url: str = Field(min_length=1, max_length=8000)
+
+
 class ApiError(Exception):
     def __init__(self, status: int, message: str, kind: str = "invalid_request_error") -> None:
         super().__init__(message)
@@ -97,9 +107,15 @@ def error_response(status: int, message: str, kind: str = "invalid_request_error
 
 def _status_of(exc: AssistantError) -> tuple[int, str]:
     """503 for what the server cannot use now (the index, the model, its backend), 507 for a disk too full
-    to index an upload; 400 for the rest, which is the request's (an empty or over-long question, ...)."""
+    to index an upload, 502 for a link that could not be fetched or read, 403 for one to an address the
+    server does not fetch from; 400 for the rest, which is the request's (an empty or over-long question, a
+    link that is not http(s), ...)."""
     if isinstance(exc, DiskFullError):
         return 507, "insufficient_storage"
+    if isinstance(exc, AddressRefusedError):
+        return 403, "permission_denied"
+    if isinstance(exc, FetchError) and not isinstance(exc, BadUrlError):
+        return 502, "bad_gateway"
     if isinstance(exc, IndexNotFoundError | IndexCorruptError | IndexBusyError | ModelError | BackendError):
         return 503, "service_unavailable"
     return 400, "invalid_request_error"
@@ -144,7 +160,21 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def build_router(assistant: Assistant, gate: Gate) -> APIRouter:
+async def _link(request: Request) -> LinkRequest | None:
+    """A JSON body's link ({"url": ...}) for POST /v1/documents; None for an upload (multipart)."""
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        return None
+    try:
+        return LinkRequest.model_validate(json.loads(await request.body()))
+    except ValidationError as exc:  # not {"url": "..."}
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "request"
+        raise ApiError(400, f"{where}: {first['msg']}") from None
+    except ValueError:
+        raise ApiError(400, "the request body is not valid JSON") from None
+
+
+def build_router(assistant: Assistant, gate: Gate, addresses: AddressPolicy) -> APIRouter:
     router = APIRouter(prefix="/v1")
 
     @router.post("/chat/completions")
@@ -223,8 +253,18 @@ def build_router(assistant: Assistant, gate: Gate) -> APIRouter:
         }
 
     @router.post("/documents")
-    def add_documents(file: list[UploadFile] = File(...)) -> dict[str, Any]:  # noqa: B008
-        """Add one or more files (.txt, .md, .html, .pdf) and index them; rejected ones are in `skipped`."""
+    def add_documents(
+        file: list[UploadFile] | None = File(None),  # noqa: B008
+        link: LinkRequest | None = Depends(_link),  # noqa: B008
+    ) -> dict[str, Any]:
+        """Add one or more files (.txt, .md, .html, .pdf; multipart, field `file`) and index them; rejected
+        ones are in `skipped`. Or, with a JSON body {"url": ...}, fetch an article page or every item of an
+        RSS/Atom feed and index them: `fetched` names the articles, `skipped` the feed items not added."""
+        if link is not None:
+            report = assistant.add_url(link.url, addresses=addresses)
+            return _report(report) | {"fetched": report.fetched}
+        if not file:
+            raise ApiError(400, "send files (multipart, field 'file') or a link (JSON: {\"url\": ...})")
         if len(file) > MAX_FILES_AT_ONCE:  # before a byte is copied
             raise ApiError(400, f"{len(file)} files at once is over the limit of {MAX_FILES_AT_ONCE}")
         rejected: dict[str, str] = {}
@@ -316,7 +356,7 @@ def _answer_events(assistant: Assistant, context: Any, chunk: Callable[..., str]
 
 def install(app: FastAPI, assistant: Assistant, access: Access, gate: Gate) -> None:
     """Add the /v1 routes, who may call them and their error handling to the app."""
-    app.include_router(build_router(assistant, gate))
+    app.include_router(build_router(assistant, gate, access.link_addresses))
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Any) -> Any:

@@ -10,12 +10,14 @@ import gradio as gr
 from ..api import Assistant
 from ..errors import AssistantError
 from ..indexing.documents import SUPPORTED_SUFFIXES
+from ..indexing.fetch import AddressPolicy
 from ..indexing.ingest import IngestReport
-from ..results import Answer
+from ..results import Answer, Passage
 from ..server.admission import Busy, Gate, Ticket
 from .render import (
     chat_text,
     cited_sentences,
+    copy_label,
     left_out_note,
     link_markers,
     removed_note,
@@ -35,16 +37,32 @@ a.cite { text-decoration: none; font-weight: 600; }
 .sources-differ .side-by-side { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
 .sources-differ .side { border: 1px solid #f59e0b; border-radius: 8px; padding: 6px 8px; font-size: 0.9em; }
 .removed { color: #57606a; font-size: 0.85em; }
+.also-in { color: #57606a; font-size: 0.85em; font-style: italic; }
 """
 # System fonts only: the default theme would fetch Google Fonts, and nothing may leave 127.0.0.1.
 THEME = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
 UPLOAD_LIMIT = "20mb"
 
 
-def build_app(assistant: Assistant, gate: Gate, editing: bool = True, note: str = "") -> gr.Blocks:
-    """The chat page: the chat tab and the corpus tab, where articles are added and removed when `editing`
-    (else `note` says where that is done; server/access.py decides). Every question passes the gate (the
-    client's rate, then its turn at the model: server/admission.py)."""
+def build_app(
+    assistant: Assistant,
+    gate: Gate,
+    editing: bool = True,
+    note: str = "",
+    links: AddressPolicy | None = None,
+) -> gr.Blocks:
+    """The chat page: the chat tab and the corpus tab, where articles are added (files, links) and removed
+    when `editing` (else `note` says where that is done; server/access.py decides, and which addresses a
+    link may lead to: `links`, by default public ones only). Every question passes the gate (the client's
+    rate, then its turn at the model: server/admission.py)."""
+    links = links or AddressPolicy()
+
+    def copies(passages: list[Passage]) -> dict[str, str]:
+        """Labels of the other copies the passages' stories have, for their cards."""
+        if not any(p.also_in for p in passages):
+            return {}
+        articles = assistant.articles()
+        return {d: copy_label(e.title, e.outlet) for d, e in articles.items() if e.copy_of is not None}
 
     def respond(
         message: str, history: list[dict], since: str, until: str, request: gr.Request
@@ -70,7 +88,7 @@ def build_app(assistant: Assistant, gate: Gate, editing: bool = True, note: str 
             return
         panel = sources_panel(
             context.passages, context.search_query, context.question, context.covered,
-            dates_note=context.dates_note,
+            dates_note=context.dates_note, copies=copies(context.passages),
         )  # fmt: skip
         yield "", panel  # the sources appear as soon as retrieval is done
         while not ticket.wait(1.0):
@@ -85,7 +103,7 @@ def build_app(assistant: Assistant, gate: Gate, editing: bool = True, note: str 
                 if isinstance(event, Answer):
                     panel = sources_panel(
                         event.passages, event.search_query, event.question, not event.abstained,
-                        cited_sentences(event), event.differ, event.dates_note,
+                        cited_sentences(event), event.differ, event.dates_note, copies(event.passages),
                     )  # fmt: skip
                     yield link_markers(event.text) + left_out_note(event) + removed_note(event), panel
                 else:
@@ -123,21 +141,23 @@ def build_app(assistant: Assistant, gate: Gate, editing: bool = True, note: str 
             with gr.Column(scale=2):
                 sources.render()
         with gr.Tab("Corpus"):
-            _corpus_tab(app, assistant, status, editing, note)
+            _corpus_tab(app, assistant, status, editing, note, links)
     return app
 
 
-def build_editor_app(assistant: Assistant) -> gr.Blocks:
-    """The editor page (/edit, behind the editor's login): the corpus, with upload and remove."""
+def build_editor_app(assistant: Assistant, links: AddressPolicy | None = None) -> gr.Blocks:
+    """The editor page (/edit, behind the editor's login): the corpus, with upload, links and remove."""
     with gr.Blocks(title="Assistant — the corpus (editors)", analytics_enabled=False) as app:
         status = gr.Markdown(elem_id="status-line")
-        _corpus_tab(app, assistant, status, editing=True, note="")
+        _corpus_tab(app, assistant, status, editing=True, note="", links=links or AddressPolicy())
     return app
 
 
-def _corpus_tab(app: gr.Blocks, assistant: Assistant, status: gr.Markdown, editing: bool, note: str) -> None:
-    """The corpus table, with upload and remove when `editing` (their Gradio API endpoints exist only
-    then), else the note; refreshed when the page loads and after every change."""
+def _corpus_tab(
+    app: gr.Blocks, assistant: Assistant, status: gr.Markdown, editing: bool, note: str, links: AddressPolicy
+) -> None:
+    """The corpus table, with upload, a link box and remove when `editing` (their Gradio API endpoints
+    exist only then), else the note; refreshed when the page loads and after every change."""
 
     def corpus_view() -> tuple[str, list[list[object]], gr.Dropdown]:
         """The status line, the corpus table and the removal choices, from one look at the index."""
@@ -171,6 +191,17 @@ def _corpus_tab(app: gr.Blocks, assistant: Assistant, status: gr.Markdown, editi
             return f"⚠️ {exc}"
         return _report_markdown(report)
 
+    def add_link(url: str, progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
+        if not url or not url.strip():
+            return "Paste a link to an article page or an RSS/Atom feed first."
+        try:
+            report = assistant.add_url(
+                url.strip(), progress=lambda done, total: progress(done / max(total, 1)), addresses=links
+            )
+        except AssistantError as exc:
+            return f"⚠️ {exc}"
+        return _report_markdown(report)
+
     def remove(doc_id: str | None, progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
         if not doc_id:
             return "Choose an article to remove."
@@ -197,6 +228,11 @@ def _corpus_tab(app: gr.Blocks, assistant: Assistant, status: gr.Markdown, editi
         )
         with gr.Column():
             add_button = gr.Button("Add to corpus and index", variant="primary")
+            link = gr.Textbox(
+                label="Or add a link: an article page or an RSS/Atom feed (http:// or https://)",
+                elem_id="link", max_lines=1,
+            )  # fmt: skip
+            link_button = gr.Button("Fetch and index")
             # Any name is taken (the Gradio API's /remove has no page to fill the choices): an unknown one
             # is refused by remove_document with its reason.
             choice = gr.Dropdown(label="Article to remove", choices=[], allow_custom_value=True)
@@ -205,6 +241,7 @@ def _corpus_tab(app: gr.Blocks, assistant: Assistant, status: gr.Markdown, editi
     views = [status, table, choice]
     app.load(corpus_view, None, views)
     for event in (add_button.click(upload, files, outcome, api_name="upload"),
+                  link_button.click(add_link, link, outcome, api_name="add_link"),
                   remove_button.click(remove, choice, outcome, api_name="remove")):  # fmt: skip
         event.then(corpus_view, None, views)  # after a change: the status line, the table and the choices
 
@@ -222,5 +259,7 @@ def _text(content: object) -> str:
 
 def _report_markdown(report: IngestReport) -> str:
     lines = [report.summary()]
+    lines += [f"- fetched: {doc_id}" for doc_id in report.fetched]
+    lines += [f"- {note}" for note in report.notes]
     lines += [f"- ⚠️ not added: {reason}" for reason in report.skipped.values()]
     return "\n".join(lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 
 from ..answering.citations import NORMALISED_MARKER
 from ..results import Answer, Passage
@@ -34,9 +35,11 @@ def sources_panel(
     cited: dict[int, tuple[str, ...]] | None = None,
     differ: tuple[int, int] | None = None,
     dates_note: str = "",
+    copies: Mapping[str, str] | None = None,
 ) -> str:
     """The cards for every passage the answer stands on (or, when not covered, the closest ones); two
-    passages that disagree first, side by side under "Sources differ"."""
+    passages that disagree first, side by side under "Sources differ". A passage whose story other articles
+    copy says "also in: <title> (<outlet>)" for each (`copies`: doc_id -> that label)."""
     parts = ['<div class="sources">']
     if differ and all(1 <= m <= len(passages) for m in differ):
         sides = "".join(_side(m, passages[m - 1]) for m in differ)
@@ -61,6 +64,7 @@ def sources_panel(
             f'<div class="source-text">{highlight(passage.text, quoted)}</div>'
             f'<div class="source-foot"><span class="byline">{html.escape(byline(passage))}</span> · '
             f"{html.escape(passage.doc_id)} · chars {passage.start}–{passage.end}</div>"
+            f"{also_in(passage, copies or {})}"
             "</div>"
         )
     parts.append("</div>")
@@ -71,6 +75,19 @@ def byline(passage: Passage) -> str:
     """Who published the passage's article and when, as far as the article says: "Reuters · Jane Doe ·
     2025-05-12"; "undated" when it gives no date."""
     return " · ".join(filter(None, (passage.outlet, passage.author, passage.published or "undated")))
+
+
+def also_in(passage: Passage, copies: Mapping[str, str]) -> str:
+    """The line naming the other copies of the passage's story ("" when there are none)."""
+    if not passage.also_in:
+        return ""
+    names = "; ".join(html.escape(copies.get(doc_id, doc_id)) for doc_id in passage.also_in)
+    return f'<div class="also-in">also in: {names}</div>'
+
+
+def copy_label(title: str, outlet: str | None) -> str:
+    """How a copy is named on a card: "<title> (<outlet>)", or the title alone."""
+    return f"{title} ({outlet})" if outlet else title
 
 
 def left_out_note(answer: Answer) -> str:
