@@ -8,8 +8,9 @@ writes through `add` / `delete` / `save_manifest`; retrieval reads through `quer
 index, which the backend keeps current with the revision (`revision`). Keyword search is always ours
 (bm25s): Chroma's own open-source builds have none (docs/design.md).
 
-`open_store` and `open_store_for_update` choose the backend from the settings. The embedded one
-(`embedded_store.EmbeddedStore`: Chroma on disk, a SQLite chunk table, BM25 files) is the only one today.
+`open_store`, `updating` and `read_manifest` choose the backend from the settings: the embedded one
+(`embedded_store.EmbeddedStore`: Chroma on disk, a SQLite chunk table, BM25 files), or with `chroma_url` a
+Chroma server shared by any number of processes and machines (`server_store.ServerStore`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 import json
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,13 +56,17 @@ class Manifest:
     documents: dict[str, DocEntry] = field(default_factory=dict)
     revision: int = 0
     version: int = MANIFEST_VERSION
+    # On a shared index (a Chroma server): the articles removed for everyone, doc_id -> the content hash
+    # removed, which an ingest from a corpus folder does not add back (an upload does). Embedded: empty.
+    removed: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
             docs = {k: DocEntry(**v) for k, v in raw["documents"].items()}
-            return cls(raw["fingerprint"], docs, int(raw["revision"]), int(raw["version"]))
+            removed = {str(k): str(v) for k, v in raw.get("removed", {}).items()}
+            return cls(raw["fingerprint"], docs, int(raw["revision"]), int(raw["version"]), removed)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise IndexCorruptError(
                 f"the index manifest {path} is unreadable ({exc.__class__.__name__}); "
@@ -98,6 +105,7 @@ class IndexStore(ABC):
     """An index backend. Documents are written whole: `delete` their chunks, then `add` the new ones."""
 
     manifest: Manifest
+    where: str  # where the index is, for messages: "in index/", "on the Chroma server at http://..."
 
     @property
     def revision(self) -> int:
@@ -165,21 +173,48 @@ class IndexStore(ABC):
 
 def read_manifest(settings: Settings) -> Manifest | None:
     """The index's manifest without opening the rest of it; None when no index has been built."""
+    if settings.shared_index:
+        from .server_store import ServerStore
+
+        return ServerStore.read_manifest(settings)
     from .embedded_store import EmbeddedStore
 
     return EmbeddedStore.read_manifest(settings.index_dir)
 
 
 def open_store(settings: Settings) -> IndexStore:
-    """The index for reading; IndexNotFoundError / IndexCorruptError (IndexFormatError) say what is wrong."""
+    """The index for reading; IndexNotFoundError / IndexCorruptError (IndexFormatError) say what is wrong,
+    IndexUnavailableError that its Chroma server cannot be reached."""
+    if settings.shared_index:
+        from .server_store import ServerStore
+
+        return ServerStore.open(settings)
     from .embedded_store import EmbeddedStore
 
     return EmbeddedStore.open(settings.index_dir)
 
 
-def open_store_for_update(settings: Settings) -> tuple[IndexStore, str | None]:
-    """The index for ingest, created when missing; a damaged one is moved aside and rebuilt, one in another
-    format rebuilt in place. Returns (store, a note saying what was done, or None)."""
-    from .embedded_store import EmbeddedStore
+@contextmanager
+def updating(settings: Settings) -> Iterator[tuple[IndexStore, str | None]]:
+    """The index for ingest, with this process its only writer for the block, closed after: (store, a note
+    saying what was done to open it, or None).
 
-    return EmbeddedStore.open_for_update(settings.index_dir)
+    Embedded: the `flock` of writer_lock.py, the index created when missing, a damaged one moved aside and
+    rebuilt, one in another format rebuilt in place. On a Chroma server: the writer lease of lease.py, and
+    what a writer that died left half-written taken out first (server_store.py). Either waits up to
+    `settings.write_wait` seconds for another writer, then raises IndexBusyError with nothing changed."""
+    if settings.shared_index:
+        from .server_store import ServerStore
+
+        with ServerStore.updating(settings) as server_store:
+            yield server_store, None
+        return
+    from .embedded_store import EmbeddedStore
+    from .writer_lock import writer_lock
+
+    with writer_lock(settings.index_dir, settings.write_wait):
+        store, note = EmbeddedStore.open_for_update(settings.index_dir)
+        try:
+            yield store, note
+        finally:
+            store.close()

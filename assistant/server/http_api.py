@@ -17,8 +17,8 @@ the corpus. Served by `assistant serve` on the chat's port (server/app.py); Open
 Errors are JSON in OpenAI's shape, `{"error": {"message", "type", "code"}}`: 400 bad input, 401 no valid
 token (when tokens are set), 403 not allowed (a reader's token on an editing call, a client beyond this
 machine with no tokens set: access.py), 404 an unknown model or document, 413 a request over MAX_BODY (an
-upload over MAX_UPLOAD), 503 when the index or the model cannot be used, 507 when the disk is too full to
-index an upload; never a traceback.
+upload over MAX_UPLOAD), 503 when the index (or its Chroma server) or the model cannot be used, 507 when the
+disk is too full to index an upload; never a traceback.
 Uses the public `Assistant` only.
 """
 
@@ -50,6 +50,7 @@ from ..errors import (
     IndexBusyError,
     IndexCorruptError,
     IndexNotFoundError,
+    IndexUnavailableError,
     ModelError,
 )
 from ..indexing.corpus_folder import MAX_FILES_AT_ONCE, file_name
@@ -100,7 +101,8 @@ def _status_of(exc: AssistantError) -> tuple[int, str]:
     to index an upload; 400 for the rest, which is the request's (an empty or over-long question, ...)."""
     if isinstance(exc, DiskFullError):
         return 507, "insufficient_storage"
-    if isinstance(exc, IndexNotFoundError | IndexCorruptError | IndexBusyError | ModelError | BackendError):
+    unusable = IndexNotFoundError | IndexCorruptError | IndexBusyError | IndexUnavailableError
+    if isinstance(exc, unusable | ModelError | BackendError):
         return 503, "service_unavailable"
     return 400, "invalid_request_error"
 
