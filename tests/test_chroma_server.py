@@ -134,36 +134,49 @@ def test_two_ingests_at_once_lose_and_duplicate_nothing(chroma: ChromaRun, tmp_p
     procs = [_ingest(folder, chroma.url) for folder in (first, second)]
     outputs = [proc.communicate(timeout=600) for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], outputs
-    errors = [err for _, err in outputs]
-    assert "Traceback" not in "".join(errors)
-    waited = [n for n, err in enumerate(errors) if "is writing the index on the Chroma server" in err]
-    assert len(waited) == 1 and "waiting" in errors[waited[0]], errors  # one waited, and said so
-
-    held = _held(chroma.url)
+    summaries = sorted((out for out, _ in outputs), key=lambda out: not out.startswith("added 16,"))
     if folders == "different articles":
-        assert held == _chunk_ids(first, second)
-    else:  # the one that went second holds the index: the same chunks, or its versions of every article
-        assert held == _chunk_ids((first, second)[waited[0]])
+        assert all(out.startswith("added 16, updated 0,") for out in summaries), summaries
+        assert _held(chroma.url) == _chunk_ids(first, second)
+    else:  # one went first; the second found its articles written, or wrote its versions of them all
+        done = "unchanged 16, skipped 0; 48 chunks in the index (0 embedded)"
+        assert summaries[0].startswith("added 16,") and (
+            done in summaries[1]
+            if folders == "same articles"
+            else summaries[1].startswith("added 0, updated 16,")
+        ), summaries
+        assert _held(chroma.url) == _chunk_ids(second if outputs[1][0] == summaries[1] else first)
+    errors = [err for _, err in outputs]
+    waited = [
+        err for err in errors if "is writing the index on the Chroma server" in err and "waiting" in err
+    ]
+    assert len(waited) == 1 and "Traceback" not in "".join(errors), errors  # one waited, and said so
 
 
-# Read, think, write a counter on the server, under the writer lease: three processes at once.
-COUNTER = """
-import sys, time
+# Three processes at once, each writing one article three times through the store, under the writer
+# lease: read how many chunks it has, think, write it again with one chunk more (its rows, its record, its
+# old rows deleted, the change published).
+GROWER = """
+import random, sys, time
 from assistant.config import Settings
-from assistant.indexing.lease import WriterLease
-from assistant.indexing.server_store import ChromaServer
+from assistant.indexing.chunking import Chunk
+from assistant.indexing.server_store import ServerStore
+from assistant.indexing.store import DocEntry
 
-server = ChromaServer(Settings(chroma_url=sys.argv[1]), create=True)
-for _ in range(3):
-    lease = WriterLease(server)
-    lease.acquire(wait=120)
-    try:
-        count = int((server.record("counter") or {"n": 0})["n"])
+rnd = random.Random(sys.argv[2])
+for round_ in range(3):
+    with ServerStore.updating(Settings(chroma_url=sys.argv[1])) as store:
+        entry = store.manifest.documents.get("grown")
+        n = (entry.chunks if entry else 0) + 1
         time.sleep(0.2)
-        lease.check()
-        server.put({"counter": {"n": count + 1, "by": sys.argv[2]}})
-    finally:
-        lease.release()
+        store.manifest.revision += 1
+        store.save_manifest()
+        t = f"{sys.argv[2]} {round_}"
+        chunks = [Chunk(f"grown:{i}-{i + 1}:{t}", "grown", "G", "g.txt", t, i, i + 1, "x") for i in range(n)]
+        store.replace({"grown": chunks}, [[rnd.gauss(0, 1) for _ in range(384)] for _ in chunks])
+        store.manifest.documents["grown"] = DocEntry("h", n, "G", "g.txt", time.time())
+        store.save_manifest()
+        store.rebuild_keyword_index()
 """
 
 
@@ -172,14 +185,14 @@ def test_the_writer_lease_lets_one_process_write_at_a_time(chroma: ChromaRun):
     from assistant.indexing.server_store import ChromaServer
 
     procs = [
-        subprocess.Popen([sys.executable, "-c", COUNTER, chroma.url, tag], stderr=subprocess.PIPE, text=True)
+        subprocess.Popen([sys.executable, "-c", GROWER, chroma.url, tag], stderr=subprocess.PIPE, text=True)
         for tag in "abc"
     ]
     errors = [proc.communicate(timeout=300)[1] for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0, 0], errors
-    server = ChromaServer(Settings(chroma_url=chroma.url), create=False)
-    counter, lease = server.record("counter"), server.record("lease")
-    assert counter is not None and counter["n"] == 9  # no increment lost: never two inside at once
+    assert len(_held(chroma.url)["grown"]) == 9  # whole, and no write lost: never two writers at once
+    assert sum("is writing the index" in err for err in errors) >= 2, errors  # they waited, and said so
+    lease = ChromaServer(Settings(chroma_url=chroma.url), create=False).record("lease")
     assert lease is not None and lease["holder"] == ""  # released
 
 
