@@ -11,9 +11,10 @@ one record, "lease" (holder, beat, ttl, since), in the index's state collection:
 - **Expiry without shared clocks:** a waiter steals a lease only when it has seen the same (holder, beat) for
   `ttl` seconds of its own monotonic clock, so clocks of different machines never meet. A holder renews
   (beat + 1) every RENEW seconds from a thread, and writes only while its last renewal began less than
-  ttl - MARGIN seconds ago: by then no waiter can have stolen it. A renewal that finds another holder, or
-  comes too late, loses the lease for good: the next write raises IndexBusyError, and what was written so
-  far is repaired by the next ingest (server_store.py).
+  ttl - MARGIN seconds ago: by then no waiter can have stolen it. A renewal counts only if it is back
+  within that time too (a busy server answers a beat in up to seconds while it stores a batch). One that
+  finds another holder, or comes too late, loses the lease for good: the next write raises IndexBusyError,
+  and what was written so far is repaired by the next ingest (server_store.py).
 - **Release:** the record is written free, so a waiter goes on at once; a holder that dies leaves it to
   expire (ttl seconds after its last beat).
 Like any lease without fencing tokens, it assumes no process pauses longer than MARGIN between checking
@@ -129,7 +130,9 @@ class WriterLease:
             except AssistantError as exc:  # the server is away: try again until the lease runs out
                 log.warning("could not renew the writer lease: %s", exc)
                 continue
-            if time.monotonic() - began > BOUND:
+            # The beat counts only if it landed while the last one still held: a waiter can have stolen the
+            # lease no sooner than TTL after the last beat was sent.
+            if time.monotonic() - self._began > self.ttl - MARGIN:
                 self._lose(f"renewing it took {time.monotonic() - began:.1f} s")
                 return
             self._began = began

@@ -49,7 +49,7 @@ CHUNKS = "assistant_chunks"
 STATE = "assistant_state"
 FORMAT = 1  # how the server's records and rows are laid out; another one is refused, never rebuilt
 PAGE = 5000  # rows per get() (the server takes at most 5,461 a call)
-WRITE_BATCH = 1000  # rows per upsert: with vectors as JSON, about 4 MB a request
+WRITE_BATCH = 500  # rows per upsert (with vectors as JSON, about 2 MB a request; under a second)
 CONNECT_TIMEOUT = 5.0  # seconds; chromadb's own HTTP client waits for ever
 _INDEX, _DOC, _GONE = "index", "doc:", "gone:"
 
