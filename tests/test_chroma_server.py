@@ -90,6 +90,17 @@ def _held(url: str) -> dict[str, list[str]]:
     return {d: sorted(ids) for d, ids in held.items()}
 
 
+@pytest.mark.parametrize("url", ["127.0.0.1:8000", "ftp://127.0.0.1:8000", "http://:8000", "http://h:port",
+                                 "http://127.0.0.1:8000/chroma", "http://user:pw@127.0.0.1:8000"])  # fmt: skip
+def test_a_chroma_url_that_is_not_one_is_named(url: str):
+    from assistant.config import Settings
+    from assistant.errors import AssistantError
+
+    with pytest.raises(AssistantError, match="ASSISTANT_CHROMA_URL"):
+        Settings.from_env(chroma_url=url)
+    assert Settings.from_env(chroma_url="http://127.0.0.1:8000/").shared_index
+
+
 def test_ingest_retrieve_and_ask_through_the_server(chroma: ChromaRun, tmp_path: Path, built_index: Path):
     from assistant import Assistant
 

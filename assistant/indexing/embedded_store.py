@@ -206,20 +206,10 @@ class EmbeddedStore(IndexStore):
             return {}
         with self._chroma_lock:
             got = self.collection.get(ids=list(rows), include=["embeddings"])
-        out = {}
-        for cid, vector in zip(got["ids"], got["embeddings"], strict=True):
-            text, meta = rows[cid]
-            out[cid] = StoredChunk(
-                chunk_id=cid,
-                text=text,
-                doc_id=str(meta["doc_id"]),
-                title=str(meta["title"]),
-                source=str(meta.get("source", "")),
-                start=int(meta["start"]),
-                end=int(meta["end"]),
-                vector=list(vector),
-            )
-        return out
+        return {
+            cid: StoredChunk.of(cid, *rows[cid], vector)
+            for cid, vector in zip(got["ids"], got["embeddings"], strict=True)
+        }
 
     def size(self) -> int:
         return int(self.collection.count())

@@ -164,6 +164,8 @@ class ChromaServer:
 
     def row_ids(self, doc_ids: list[str]) -> list[str]:
         """The ids of every row of these documents, whatever their version."""
+        if not doc_ids:
+            return []
         with self.calling():
             return list(self.chunks.get(where={"doc_id": {"$in": doc_ids}}, include=[])["ids"])
 
@@ -383,16 +385,7 @@ class ServerStore(IndexStore):
         with self.server.calling():
             got = self.server.chunks.get(ids=ids, include=["documents", "metadatas", "embeddings"])
         return {
-            rid: StoredChunk(
-                chunk_id=rid,
-                text=text,
-                doc_id=str(meta["doc_id"]),
-                title=str(meta["title"]),
-                source=str(meta.get("source", "")),
-                start=int(meta["start"]),
-                end=int(meta["end"]),
-                vector=list(vector),
-            )
+            rid: StoredChunk.of(rid, text, meta, vector)
             for rid, text, meta, vector in zip(
                 got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
             )

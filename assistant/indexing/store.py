@@ -100,6 +100,20 @@ class StoredChunk:
     end: int
     vector: list[float]
 
+    @classmethod
+    def of(cls, chunk_id: str, text: str, meta: dict[str, Any], vector: Any) -> StoredChunk:
+        """From a stored text, its citation metadata (chunking.Chunk.metadata) and its vector."""
+        return cls(
+            chunk_id=chunk_id,
+            text=text,
+            doc_id=str(meta["doc_id"]),
+            title=str(meta["title"]),
+            source=str(meta.get("source", "")),
+            start=int(meta["start"]),
+            end=int(meta["end"]),
+            vector=list(vector),
+        )
+
 
 class IndexStore(ABC):
     """An index backend. Documents are written whole: `delete` their chunks, then `add` the new ones."""
