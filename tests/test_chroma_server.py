@@ -90,8 +90,11 @@ def _held(url: str) -> dict[str, list[str]]:
     return {d: sorted(ids) for d, ids in held.items()}
 
 
-@pytest.mark.parametrize("url", ["127.0.0.1:8000", "ftp://127.0.0.1:8000", "http://:8000", "http://h:port",
-                                 "http://127.0.0.1:8000/chroma", "http://user:pw@127.0.0.1:8000"])  # fmt: skip
+BAD_URLS = ["127.0.0.1:8000", "ftp://127.0.0.1:8000", "http://:8000", "http://h:port", "http://h:8000/chroma",
+            "http://user:pw@127.0.0.1:8000"]  # fmt: skip
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
 def test_a_chroma_url_that_is_not_one_is_named(url: str):
     from assistant.config import Settings
     from assistant.errors import AssistantError
