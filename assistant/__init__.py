@@ -23,6 +23,7 @@ from .errors import (  # noqa: E402
     IndexCorruptError,
     IndexFormatError,
     IndexNotFoundError,
+    IndexUnavailableError,
     InvalidQuestionError,
     ModelError,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "IndexCorruptError",
     "IndexFormatError",
     "IndexNotFoundError",
+    "IndexUnavailableError",
     "IngestReport",
     "InvalidQuestionError",
     "ModelError",

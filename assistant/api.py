@@ -59,9 +59,15 @@ class Assistant:
     # --- corpus --------------------------------------------------------------------------------------
 
     def ingest(self, progress: bool | ProgressCallback = False) -> IngestReport:
-        """Bring the index up to date with the corpus folder (incremental). Raises CorpusError."""
+        """Bring the index up to date with the corpus folder (incremental). Raises CorpusError. On a shared
+        index (chroma_url) it adds and updates this folder's articles and removes none."""
+        return self._ingest(progress)
+
+    def _ingest(
+        self, progress: bool | ProgressCallback, removing: Sequence[str] = (), uploaded: Sequence[str] = ()
+    ) -> IngestReport:
         with self._lock:
-            report = ingest(self.settings, progress=progress)
+            report = ingest(self.settings, progress, removing, uploaded)
             self._close_pipeline()  # reopen the index on the next question
         return report
 
@@ -72,11 +78,12 @@ class Assistant:
     def add_files(
         self, paths: Sequence[str | Path], progress: bool | ProgressCallback = False
     ) -> IngestReport:
-        """Copy readable files into the corpus folder and index them; rejected ones are in report.skipped."""
+        """Copy readable files into the corpus folder and index them; rejected ones are in report.skipped.
+        On a shared index an article removed for everyone before is added again."""
         from .indexing.corpus_folder import add_files
 
-        _, rejected = add_files(self.settings.corpus_dir, [Path(p) for p in paths])
-        report = self.ingest(progress=progress)
+        added, rejected = add_files(self.settings.corpus_dir, [Path(p) for p in paths])
+        report = self._ingest(progress, uploaded=added)
         report.skipped.update(rejected)
         return report
 
@@ -127,12 +134,17 @@ class Assistant:
         return manifest.documents if manifest else {}
 
     def remove_document(self, doc_id: str, progress: bool | ProgressCallback = False) -> IngestReport:
-        """Take an article out of the corpus (its file moves to <corpus>/.removed/) and out of the index."""
+        """Take an article out of the corpus (its file moves to <corpus>/.removed/) and out of the index. On
+        a shared index it goes for everyone, whichever replica's folder it came from."""
         from .indexing.corpus_folder import remove_document
+        from .indexing.store import read_manifest
 
         if not remove_document(self.settings.corpus_dir, doc_id):
-            raise CorpusError(f"no article {doc_id!r} in {self.settings.corpus_dir}/")
-        return self.ingest(progress=progress)
+            manifest = read_manifest(self.settings) if self.settings.shared_index else None
+            if manifest is None or doc_id not in manifest.documents:
+                where = " nor in the shared index" if self.settings.shared_index else ""
+                raise CorpusError(f"no article {doc_id!r} in {self.settings.corpus_dir}/{where}")
+        return self._ingest(progress, removing=[doc_id])
 
     # --- questions -----------------------------------------------------------------------------------
 
@@ -240,7 +252,7 @@ class Assistant:
         server's upload) has finished changing the index: the next question sees the new articles."""
         with self._lock:
             if self._pipeline is not None and self._pipeline.retriever.store.outdated():
-                log.info("the index in %s/ changed: reopening it", self.settings.index_dir)
+                log.info("the index %s changed: reopening it", self._pipeline.retriever.store.where)
                 self._close_pipeline()
             if self._pipeline is None:
                 from .answering.evidence import SentenceVectors

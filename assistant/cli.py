@@ -27,6 +27,12 @@ def _common_options(subcommand: bool) -> argparse.ArgumentParser:
         "--corpus", metavar="DIR", help="folder of articles (ASSISTANT_CORPUS_DIR; docs_corpus)"
     )
     common.add_argument("--index", metavar="DIR", help="index folder (ASSISTANT_INDEX_DIR; index)")
+    common.add_argument(
+        "--chroma-url",
+        metavar="URL",
+        help="a shared index on this Chroma server instead of --index, e.g. http://127.0.0.1:8000 "
+        "(ASSISTANT_CHROMA_URL)",
+    )
     common.add_argument("--llm", choices=LLM_CHOICES, help="who writes answers (ASSISTANT_LLM; local)")
     common.add_argument("--top-k", type=int, metavar="N", help="passages per answer (ASSISTANT_TOP_K; 4)")
     common.add_argument(
@@ -120,6 +126,7 @@ def _run(args: argparse.Namespace) -> int:
     assistant = Assistant(
         corpus_dir=args.corpus,
         index_dir=args.index,
+        chroma_url=args.chroma_url,
         llm=args.llm,
         top_k=args.top_k,
         evidence_words=args.evidence_words,

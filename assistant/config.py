@@ -41,6 +41,12 @@ class Settings:
     # An ingest (or the chat's upload or remove) waits this many seconds for another process writing the
     # same index before it gives up, changing nothing (indexing/writer_lock.py).
     write_wait: float = 300.0
+    # A Chroma server (`chroma run`, e.g. http://127.0.0.1:8000) holding the index instead of index_dir,
+    # shared by every process and machine pointed at it (indexing/server_store.py). Its articles are
+    # everyone's: an ingest adds and updates what its corpus folder holds and never removes what the folder
+    # lacks; only a removal on purpose does, for everyone. The open-source server has no login: keep it on a
+    # private network.
+    chroma_url: str | None = None
     history_turns: int = 6
     # Local model.
     model_path: Path | None = None  # a GGUF of your own; default: the packaged Qwen2.5-Coder-1.5B
@@ -82,6 +88,11 @@ class Settings:
     # 127.0.0.1"). The CLI and the Python API, run by the machine's own user, fetch from any address.
     allow_private_urls: str = ""
 
+    @property
+    def shared_index(self) -> bool:
+        """Whether the index is on a Chroma server, shared with other processes and machines."""
+        return self.chroma_url is not None
+
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         """Defaults, then ASSISTANT_* (and OPENAI_*) environment variables, then non-None overrides."""
@@ -122,6 +133,29 @@ class Settings:
             raise AssistantError(f"answer_slots must be at least 1, got {self.answer_slots}")
         if self.chunk_words < 20:
             raise AssistantError(f"chunk_words must be at least 20, got {self.chunk_words}")
+        if self.chroma_url is not None:
+            chroma_address(self.chroma_url)
+
+
+def chroma_address(url: str) -> tuple[str, int, bool]:
+    """(host, port, https) of a Chroma server's URL, http://HOST:PORT or https://HOST:PORT (the scheme's
+    port when none is given); AssistantError naming the problem otherwise."""
+    from urllib.parse import urlsplit
+
+    from .errors import AssistantError
+
+    problem = f"chroma_url (ASSISTANT_CHROMA_URL) must look like http://127.0.0.1:8000, got {url!r}"
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        raise AssistantError(problem) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise AssistantError(problem)
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise AssistantError(problem)
+    https = parts.scheme == "https"
+    return parts.hostname, port or (443 if https else 80), https
 
 
 # Variables that users of the openai client already know keep their usual names.

@@ -35,6 +35,11 @@ class IndexBusyError(AssistantError):
     nothing was changed."""
 
 
+class IndexUnavailableError(AssistantError):
+    """The Chroma server holding the index (ASSISTANT_CHROMA_URL) cannot be reached or failed a request.
+    Nothing is cached as broken: the next request after it is back works."""
+
+
 class DiskFullError(AssistantError):
     """The disk filled up while the index was being written. The articles written before stay answerable;
     the ones named were not indexed: free some space and run `assistant ingest` again."""

@@ -145,6 +145,56 @@ def serve_on(
                 stop(proc)
 
 
+CHROMA = Path(sys.executable).parent / "chroma"  # the chromadb package's own server
+
+
+class ChromaRun:
+    """A real `chroma run --path <path> --host 127.0.0.1 --port <free port>`, started and stopped at will
+    (on the same port and data each time): its output is in `log`."""
+
+    def __init__(self, path: Path, log: Path) -> None:
+        self.path, self.log = path, log
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        import httpx
+
+        where = ["--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)]
+        with self.log.open("a") as log:
+            self.proc = subprocess.Popen(
+                [str(CHROMA), "run", *where], stdout=log, stderr=subprocess.STDOUT, text=True,
+                env=os.environ | {"ANONYMIZED_TELEMETRY": "False"},
+            )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                if httpx.get(self.url + "/api/v2/heartbeat", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"chroma run did not answer its heartbeat: {self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        from assistant.models.model_server import stop
+
+        if self.proc is not None and self.proc.poll() is None:
+            stop(self.proc)
+
+
+@contextmanager
+def chroma_run(folder: Path) -> Iterator[ChromaRun]:
+    """A Chroma server over folder/chroma-data until the block ends."""
+    server = ChromaRun(folder / "chroma-data", folder / "chroma.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def launch_chromium(playwright: Any) -> Any:
     """Debian's Chromium, headless, with nothing of its own reaching the network."""
     return playwright.chromium.launch(

@@ -37,11 +37,7 @@ class HybridRetriever:
         """The article's text as its chunks hold it, in order ("" for an unknown id): read from the index
         once, the first time it is asked for."""
         if self._articles is None:
-            parts: dict[str, list[tuple[int, str]]] = {}
-            for chunk_id, text in self.store.texts().items():
-                doc, span, _ = chunk_id.rsplit(":", 2)  # "<doc_id>:<start>-<end>:<digest>"
-                parts.setdefault(doc, []).append((int(span.split("-")[0]), text))
-            self._articles = {doc: "\n".join(t for _, t in sorted(p)) for doc, p in parts.items()}
+            self._articles = self.store.article_texts()
         return self._articles.get(doc_id, "")
 
     def retrieve(self, query: str, k: int, doc_ids: set[str] | None = None) -> list[Passage]:

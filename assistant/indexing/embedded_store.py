@@ -37,6 +37,7 @@ PAGE = 5000  # chunks per Chroma get() or add()
 class EmbeddedStore(IndexStore):
     def __init__(self, index_dir: Path, manifest: Manifest) -> None:
         self.index_dir = index_dir
+        self.where = f"in {index_dir}/"
         self.manifest = manifest
         self._client: Any = None
         self._collection: Any = None
@@ -108,7 +109,7 @@ class EmbeddedStore(IndexStore):
                 try:
                     self._client = chromadb.PersistentClient(
                         path=str(self.index_dir / "chroma"),
-                        settings=_chroma_settings().model_copy(),  # a copy: the client writes its path in it
+                        settings=chroma_settings().model_copy(),  # a copy: the client writes its path in it
                     )
                     self._collection = self._client.get_or_create_collection(
                         COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
@@ -205,20 +206,10 @@ class EmbeddedStore(IndexStore):
             return {}
         with self._chroma_lock:
             got = self.collection.get(ids=list(rows), include=["embeddings"])
-        out = {}
-        for cid, vector in zip(got["ids"], got["embeddings"], strict=True):
-            text, meta = rows[cid]
-            out[cid] = StoredChunk(
-                chunk_id=cid,
-                text=text,
-                doc_id=str(meta["doc_id"]),
-                title=str(meta["title"]),
-                source=str(meta.get("source", "")),
-                start=int(meta["start"]),
-                end=int(meta["end"]),
-                vector=list(vector),
-            )
-        return out
+        return {
+            cid: StoredChunk.of(cid, *rows[cid], vector)
+            for cid, vector in zip(got["ids"], got["embeddings"], strict=True)
+        }
 
     def size(self) -> int:
         return int(self.collection.count())
@@ -286,7 +277,7 @@ def _stat(path: Path) -> tuple[int, int, int] | None:
 
 
 @functools.cache
-def _chroma_settings() -> Any:
+def chroma_settings() -> Any:
     """Built once: pydantic-settings reading the environment is a measurable part of every client."""
     from chromadb.config import Settings as ChromaSettings
 

@@ -5,6 +5,12 @@ cost nothing: no embedding model is even loaded. Documents are replaced whole (d
 at a time, and recorded in the manifest right after, so an interruption leaves at most one group to
 repair next run. A full disk is not a crash: the group held in part is taken out again and the keyword
 index rebuilt, so readers go on with what was written before (see `_after_full_disk`).
+
+Which articles the index holds: embedded, the corpus folder's (a file gone from it is taken out). On a
+shared index (a Chroma server), the server's: an ingest adds and updates the articles of its folder and
+never removes one its folder lacks, since other replicas' folders hold other articles; an article goes only
+when it is removed on purpose (`removing`), and then for everyone: the same content is not added back from
+any folder, only by an upload (`uploaded`).
 """
 
 from __future__ import annotations
@@ -13,18 +19,17 @@ import errno
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Settings
-from ..errors import CorpusError, DiskFullError, DocumentError
+from ..errors import AssistantError, CorpusError, DiskFullError, DocumentError
 from ..models.embeddings import EMBED_MODEL_NAME
 from . import copies
 from .chunking import Chunk, chunk_document
 from .documents import Document, list_corpus, load_document
-from .store import MANIFEST_VERSION, DocEntry, IndexStore, Manifest, open_store_for_update
-from .writer_lock import writer_lock
+from .store import MANIFEST_VERSION, DocEntry, IndexStore, Manifest, updating
 
 log = logging.getLogger(__name__)
 
@@ -70,25 +75,29 @@ def is_stale(manifest: Manifest, settings: Settings) -> bool:
     return manifest.version != MANIFEST_VERSION or manifest.fingerprint != fingerprint(settings)
 
 
-def ingest(settings: Settings, progress: bool | ProgressCallback = False) -> IngestReport:
+def ingest(
+    settings: Settings,
+    progress: bool | ProgressCallback = False,
+    removing: Collection[str] = (),
+    uploaded: Collection[str] = (),
+) -> IngestReport:
+    """Bring the index in line with the corpus folder. On a shared index, `removing` are articles taken
+    out for everyone and `uploaded` articles added even if they were removed so before (see above)."""
     started = time.perf_counter()
     corpus_dir = settings.corpus_dir
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus folder {corpus_dir}/ does not exist")
-    # The corpus is read under the lock: a file another writer added while this one waited is indexed,
-    # not taken for one that was removed.
-    with writer_lock(settings.index_dir, settings.write_wait):
+    # The corpus is read while this process is the only writer: a file another writer added while this one
+    # waited is indexed, not taken for one that was removed.
+    with updating(settings) as (store, note):
         report = IngestReport()
         docs = load_corpus(corpus_dir, report)
-        store, note = open_store_for_update(settings)
         try:
-            _update(store, docs, settings, progress, report)
+            _update(store, docs, settings, progress, report, removing, uploaded)
         except Exception as exc:
             if not _disk_full(exc):
                 raise
             raise _after_full_disk(store, docs, settings, exc) from None
-        finally:
-            store.close()
     if note:
         report.notes.insert(0, note)
     report.seconds = time.perf_counter() - started
@@ -102,10 +111,15 @@ def _update(
     settings: Settings,
     progress: bool | ProgressCallback,
     report: IngestReport,
+    removing: Collection[str] = (),
+    uploaded: Collection[str] = (),
 ) -> None:
-    """Bring the store in line with the documents (the writer lock held)."""
+    """Bring the store in line with the documents (this process the only writer)."""
     corpus_dir = settings.corpus_dir
     manifest = store.manifest
+    shared = settings.shared_index
+    for doc_id in removing:
+        docs.pop(doc_id, None)
     if not docs and not manifest.documents:
         raise CorpusError(
             f"no readable documents in {corpus_dir}/"
@@ -113,7 +127,23 @@ def _update(
         )
     stale = is_stale(manifest, settings)
     if stale and manifest.documents:
+        if shared:  # the other replicas' articles cannot be re-indexed from this folder
+            raise AssistantError(
+                f"the index {store.where} was built with other chunking settings ({manifest.fingerprint}; "
+                f"this process has {fingerprint(settings)}): every process sharing it must use the same"
+            )
         report.notes.append("chunking settings changed: re-indexing every document")
+    if shared:
+        held_back = sorted(
+            d for d, doc in docs.items() if manifest.removed.get(d) == doc.content_hash and d not in uploaded
+        )
+        for doc_id in held_back:
+            del docs[doc_id]
+        if held_back:
+            report.notes.append(
+                f"{len(held_back)} article(s) in {corpus_dir}/ were removed from the shared index for "
+                f"everyone and are not added back (upload one to add it again): {', '.join(held_back)}"
+            )
     manifest.fingerprint = fingerprint(settings)
     counts = store.chunk_counts()
 
@@ -132,9 +162,11 @@ def _update(
         chunks = chunk_document(doc, settings.chunk_words, settings.chunk_overlap_sentences)
         todo.append((doc, chunks))
 
-    # A file that still exists but cannot be read keeps its chunks: nothing indexed is lost to bad input.
-    kept = set(docs) | {Path(p).stem for p in report.skipped}
-    removed = sorted(set(manifest.documents) - kept)
+    if shared:  # the server's articles are everyone's: only a removal on purpose takes one out
+        removed = sorted(set(removing) & set(manifest.documents))
+    else:  # a file that still exists but cannot be read keeps its chunks: nothing is lost to bad input
+        kept = set(docs) | {Path(p).stem for p in report.skipped}
+        removed = sorted(set(manifest.documents) - kept)
     orphans = sorted(set(counts) - set(manifest.documents) - {doc.doc_id for doc, _ in todo})
     # Copies are found again whenever an article comes, changes or goes (or another detector marked them).
     regroup = bool(removed or todo) or manifest.copy_detector != copies.DETECTOR
@@ -147,26 +179,31 @@ def _update(
     if removed or orphans:
         store.delete(removed + orphans)
     for doc_id in removed:
-        del manifest.documents[doc_id]
+        entry = manifest.documents.pop(doc_id)
+        if shared:  # for everyone: no folder brings this content back
+            manifest.removed[doc_id] = entry.content_hash
         report.removed.append(doc_id)
     if todo:
         total = sum(len(chunks) for _, chunks in todo)
         _index_documents(store, todo, total, progress, report)
     if regroup:
-        _mark_copies(manifest, docs, {doc.doc_id for doc, _ in todo}, report)
+        texts = {d: doc.text for d, doc in docs.items()}
+        if shared:  # the other replicas' articles are compared as the server holds them
+            texts = store.article_texts() | texts
+        _mark_copies(manifest, texts, {doc.doc_id for doc, _ in todo}, report)
     store.save_manifest()
     if not store.keyword_index_current():
         store.rebuild_keyword_index()
     report.chunks = sum(e.chunks for e in manifest.documents.values())
 
 
-def _mark_copies(manifest: Manifest, docs: dict[str, Document], new: set[str], report: IngestReport) -> None:
-    """Find the copies of one story among the indexed articles (copies.py); a note for each group holding
-    an article of this run."""
+def _mark_copies(manifest: Manifest, texts: dict[str, str], new: set[str], report: IngestReport) -> None:
+    """Find the copies of one story among the indexed articles (copies.py), from their texts; a note for
+    each group holding an article of this run."""
     started = time.perf_counter()
-    groups = copies.mark_copies(manifest.documents, {d: doc.text for d, doc in docs.items()})
+    groups = copies.mark_copies(manifest.documents, texts)
     manifest.copy_detector = copies.DETECTOR
-    log.debug("copies among %d articles found in %.2f s", len(docs), time.perf_counter() - started)
+    log.debug("copies among %d articles found in %.2f s", len(texts), time.perf_counter() - started)
     for first, *others in groups:
         if new.intersection([first, *others]):
             report.notes.append(f"copies of one story: {first} is shown, also in {', '.join(others)}")
@@ -278,6 +315,7 @@ def _index_documents(
                 outlet=doc.outlet,
                 author=doc.author,
             )
+            store.manifest.removed.pop(doc.doc_id, None)  # added again on purpose, or a new version
         store.save_manifest()
         report.embedded += len(vectors)
         if bar is not None:

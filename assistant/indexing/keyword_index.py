@@ -22,16 +22,25 @@ class KeywordIndex:
     ids: list[str]  # the chunk id of each of the model's documents
 
 
+def index_texts(texts: dict[str, str]) -> KeywordIndex | None:
+    """A keyword index of texts (chunk id -> text), in memory; None for no texts (bm25s cannot index
+    nothing)."""
+    if not texts:
+        return None
+    import bm25s
+
+    tokens = bm25s.tokenize(list(texts.values()), stopwords="en", stemmer=_stemmer(), show_progress=False)
+    model = bm25s.BM25()
+    model.index(tokens, show_progress=False)
+    return KeywordIndex(model, list(texts))
+
+
 def build_keyword_index(texts: dict[str, str], path: Path) -> None:
     """Index texts (chunk id -> text) into the new folder path; the ids file is written last."""
     path.mkdir(parents=True)
-    if texts:  # bm25s cannot index nothing: an empty list of ids means "no chunks"
-        import bm25s
-
-        tokens = bm25s.tokenize(list(texts.values()), stopwords="en", stemmer=_stemmer(), show_progress=False)
-        model = bm25s.BM25()
-        model.index(tokens, show_progress=False)
-        model.save(str(path))
+    index = index_texts(texts)
+    if index is not None:  # an empty list of ids means "no chunks"
+        index.model.save(str(path))
     (path / IDS).write_text(json.dumps(list(texts)), encoding="utf-8")
 
 

@@ -25,7 +25,9 @@ class IndexStatus:
 
 
 def index_status(settings: Settings) -> IndexStatus:
-    """Compare the corpus folder with the manifest, without writing anything."""
+    """Compare the corpus folder with the manifest, without writing anything. On a shared index (a Chroma
+    server) the documents are the server's, and an article this folder lacks is not pending: an ingest
+    would not remove it (ingest.py), nor add back one removed for everyone."""
     manifest = read_manifest(settings)
     if manifest is None:
         return IndexStatus(False, {}, [])
@@ -36,7 +38,9 @@ def index_status(settings: Settings) -> IndexStatus:
     pending = [
         d
         for d, doc in docs.items()
-        if stale or d not in manifest.documents or doc.content_hash != manifest.documents[d].content_hash
+        if (stale or d not in manifest.documents or doc.content_hash != manifest.documents[d].content_hash)
+        and manifest.removed.get(d) != doc.content_hash
     ]
-    pending += [d for d in manifest.documents if d not in docs and d not in unreadable]
+    if not settings.shared_index:
+        pending += [d for d in manifest.documents if d not in docs and d not in unreadable]
     return IndexStatus(True, manifest.documents, sorted(pending))

@@ -8,8 +8,9 @@ writes through `add` / `delete` / `save_manifest`; retrieval reads through `quer
 index, which the backend keeps current with the revision (`revision`). Keyword search is always ours
 (bm25s): Chroma's own open-source builds have none (docs/design.md).
 
-`open_store` and `open_store_for_update` choose the backend from the settings. The embedded one
-(`embedded_store.EmbeddedStore`: Chroma on disk, a SQLite chunk table, BM25 files) is the only one today.
+`open_store`, `updating` and `read_manifest` choose the backend from the settings: the embedded one
+(`embedded_store.EmbeddedStore`: Chroma on disk, a SQLite chunk table, BM25 files), or with `chroma_url` a
+Chroma server shared by any number of processes and machines (`server_store.ServerStore`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 import json
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,6 +60,9 @@ class Manifest:
     revision: int = 0
     version: int = MANIFEST_VERSION
     copy_detector: int = 0  # which copies.DETECTOR set the documents' copy_of (0: none yet)
+    # On a shared index (a Chroma server): the articles removed for everyone, doc_id -> the content hash
+    # removed, which an ingest from a corpus folder does not add back (an upload does). Embedded: empty.
+    removed: dict[str, str] = field(default_factory=dict)
 
     def copies_of(self) -> dict[str, list[str]]:
         """For each article shown in place of copies: their doc_ids."""
@@ -71,12 +77,14 @@ class Manifest:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
             docs = {k: DocEntry(**v) for k, v in raw["documents"].items()}
+            removed = {str(k): str(v) for k, v in raw.get("removed", {}).items()}
             return cls(
                 raw["fingerprint"],
                 docs,
                 int(raw["revision"]),
                 int(raw["version"]),
-                int(raw.get("copy_detector", 0)),
+                copy_detector=int(raw.get("copy_detector", 0)),
+                removed=removed,
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise IndexCorruptError(
@@ -111,11 +119,26 @@ class StoredChunk:
     end: int
     vector: list[float]
 
+    @classmethod
+    def of(cls, chunk_id: str, text: str, meta: dict[str, Any], vector: Any) -> StoredChunk:
+        """From a stored text, its citation metadata (chunking.Chunk.metadata) and its vector."""
+        return cls(
+            chunk_id=chunk_id,
+            text=text,
+            doc_id=str(meta["doc_id"]),
+            title=str(meta["title"]),
+            source=str(meta.get("source", "")),
+            start=int(meta["start"]),
+            end=int(meta["end"]),
+            vector=list(vector),
+        )
+
 
 class IndexStore(ABC):
     """An index backend. Documents are written whole: `delete` their chunks, then `add` the new ones."""
 
     manifest: Manifest
+    where: str  # where the index is, for messages: "in index/", "on the Chroma server at http://..."
 
     @property
     def revision(self) -> int:
@@ -175,6 +198,14 @@ class IndexStore(ABC):
     def keyword_index(self) -> KeywordIndex | None:
         """The current keyword index (None: no chunks); IndexCorruptError if it is stale or unreadable."""
 
+    def article_texts(self) -> dict[str, str]:
+        """Every article's text as its chunks hold it, chunks in order (overlapping sentences repeated)."""
+        parts: dict[str, list[tuple[int, str]]] = {}
+        for chunk_id, text in self.texts().items():
+            doc, span, _ = chunk_id.rsplit(":", 2)  # "<doc_id>:<start>-<end>:<digest>[@<version>]"
+            parts.setdefault(doc, []).append((int(span.split("-")[0]), text))
+        return {doc: "\n".join(t for _, t in sorted(p)) for doc, p in parts.items()}
+
     def replace(self, chunks_by_doc: dict[str, list[Chunk]], vectors: list[list[float]]) -> None:
         """Delete every chunk of these documents, then add the new ones (vectors in the same order)."""
         self.delete(list(chunks_by_doc))
@@ -183,21 +214,48 @@ class IndexStore(ABC):
 
 def read_manifest(settings: Settings) -> Manifest | None:
     """The index's manifest without opening the rest of it; None when no index has been built."""
+    if settings.shared_index:
+        from .server_store import ServerStore
+
+        return ServerStore.read_manifest(settings)
     from .embedded_store import EmbeddedStore
 
     return EmbeddedStore.read_manifest(settings.index_dir)
 
 
 def open_store(settings: Settings) -> IndexStore:
-    """The index for reading; IndexNotFoundError / IndexCorruptError (IndexFormatError) say what is wrong."""
+    """The index for reading; IndexNotFoundError / IndexCorruptError (IndexFormatError) say what is wrong,
+    IndexUnavailableError that its Chroma server cannot be reached."""
+    if settings.shared_index:
+        from .server_store import ServerStore
+
+        return ServerStore.open(settings)
     from .embedded_store import EmbeddedStore
 
     return EmbeddedStore.open(settings.index_dir)
 
 
-def open_store_for_update(settings: Settings) -> tuple[IndexStore, str | None]:
-    """The index for ingest, created when missing; a damaged one is moved aside and rebuilt, one in another
-    format rebuilt in place. Returns (store, a note saying what was done, or None)."""
-    from .embedded_store import EmbeddedStore
+@contextmanager
+def updating(settings: Settings) -> Iterator[tuple[IndexStore, str | None]]:
+    """The index for ingest, with this process its only writer for the block, closed after: (store, a note
+    saying what was done to open it, or None).
 
-    return EmbeddedStore.open_for_update(settings.index_dir)
+    Embedded: the `flock` of writer_lock.py, the index created when missing, a damaged one moved aside and
+    rebuilt, one in another format rebuilt in place. On a Chroma server: the writer lease of lease.py, and
+    what a writer that died left half-written taken out first (server_store.py). Either waits up to
+    `settings.write_wait` seconds for another writer, then raises IndexBusyError with nothing changed."""
+    if settings.shared_index:
+        from .server_store import ServerStore
+
+        with ServerStore.updating(settings) as server_store:
+            yield server_store, None
+        return
+    from .embedded_store import EmbeddedStore
+    from .writer_lock import writer_lock
+
+    with writer_lock(settings.index_dir, settings.write_wait):
+        store, note = EmbeddedStore.open_for_update(settings.index_dir)
+        try:
+            yield store, note
+        finally:
+            store.close()

@@ -18,9 +18,9 @@ Errors are JSON in OpenAI's shape, `{"error": {"message", "type", "code"}}`: 400
 token (when tokens are set), 403 not allowed (a reader's token on an editing call, a client beyond this
 machine with no tokens set: access.py), 404 an unknown model or document, 413 a request over MAX_BODY (an
 upload over MAX_UPLOAD), 502 when a link cannot be fetched or read (unreachable, timed out, an HTTP error,
-too large, neither a page nor a feed), 503 when the index or the model cannot be used, 507 when the disk is
-too full to index an upload; a link that is not http(s) is 400, one to a private address 403; never a
-traceback.
+too large, neither a page nor a feed), 503 when the index (or its Chroma server) or the model cannot be used,
+507 when the disk is too full to index an upload; a link that is not http(s) is 400, one to a private
+address 403; never a traceback.
 Uses the public `Assistant` only.
 """
 
@@ -55,6 +55,7 @@ from ..errors import (
     IndexBusyError,
     IndexCorruptError,
     IndexNotFoundError,
+    IndexUnavailableError,
     ModelError,
 )
 from ..indexing.corpus_folder import MAX_FILES_AT_ONCE, file_name
@@ -116,7 +117,8 @@ def _status_of(exc: AssistantError) -> tuple[int, str]:
         return 403, "permission_denied"
     if isinstance(exc, FetchError) and not isinstance(exc, BadUrlError):
         return 502, "bad_gateway"
-    if isinstance(exc, IndexNotFoundError | IndexCorruptError | IndexBusyError | ModelError | BackendError):
+    unusable = IndexNotFoundError | IndexCorruptError | IndexBusyError | IndexUnavailableError
+    if isinstance(exc, unusable | ModelError | BackendError):
         return 503, "service_unavailable"
     return 400, "invalid_request_error"
 
