@@ -384,3 +384,99 @@ def test_a_follow_up_searched_with_the_question_before_it_is_held_to_its_own_wor
     assert held_to(Context(follow_up, joined, [], True)) == follow_up
     rewritten = "What did China do after the Geneva talks?"
     assert held_to(Context(follow_up, rewritten, [], True)) == rewritten
+
+
+JAPAN = Passage(
+    "japan",
+    "Talks",
+    'Bessent stated that negotiations with Japan will include many factors such as "tariffs, non-tariff '
+    'trade barriers, currency manipulation," but will not include specific targets for the USD - yen '
+    "exchange rate. Trump denied that China would bear the brunt of the costs.",
+    0.6,
+    0,
+    300,
+)
+
+
+def test_a_sentence_quoted_word_for_word_is_supported_negation_in_a_later_clause_and_all():
+    """Before, the whole sentence's "not" was held against the one clause of the passage closest to it, so
+    the passage's own sentence was removed as denying itself."""
+    sentence = JAPAN.text.split(" Trump")[0]
+    checked = _check(sentence + " [1]", "What will the U.S.-Japan negotiations cover, and what not?", [JAPAN])
+    assert [s.status for s in checked.sentences][:1] == ["supported"], checked.sentences
+    # Clause by clause: a paraphrase that keeps each clause's yes and no is supported too ...
+    said = (
+        "Negotiations with Japan will include tariffs and currency manipulation, but will not include targets"
+    )
+    assert CHECKER.why_unsupported(said, JAPAN.text, 0.5) is None
+    # ... and one that moves the "not" to the other clause is not.
+    flipped = (
+        "Negotiations with Japan will not include tariffs, but will include targets for the exchange rate"
+    )
+    assert CHECKER.why_unsupported(flipped, JAPAN.text, 0.5) is not None
+
+
+def test_a_quote_that_starts_after_a_denial_is_not_the_passage_saying_it():
+    """ "China would bear the brunt of the costs" is in the passage, after "Trump denied that": not a
+    quote of what the passage states."""
+    from assistant.answering.support import quoted
+
+    assert not quoted("China would bear the brunt of the costs [1].", JAPAN.text)
+    assert quoted("Trump denied that China would bear the brunt of the costs [1].", JAPAN.text)
+    assert not quoted("Trump denied it [1].", JAPAN.text)  # too short to be a quote of its own
+
+
+WEIBO = Passage(
+    "weibo",
+    "Talks",
+    "However, a Weibo post by the account Yuyuantantian, affiliated with China Central Television (CCTV), "
+    "indicated that Beijing would only be willing to engage in talks if the United States took meaningful "
+    "measures.",
+    0.6,
+    0,
+    200,
+)
+
+
+def test_which_official_or_account_is_answered_by_a_name_the_question_does_not_give():
+    question = "Which Weibo account affiliated with China Central Television said Beijing wanted measures?"
+    assert Asked.of(question).type == "which-named"
+    assert Asked.of("What did the court ruling say about the tariffs?").type != "which-named"
+    # The model restates the question without the name: the passage sentence that names it is quoted.
+    checked = _check(
+        "The Weibo account affiliated with China Central Television said Beijing wanted measures [1].",
+        question,
+        [WEIBO],
+    )
+    assert "Yuyuantantian" in checked.text
+    assert any(s.reason.startswith("quoted") for s in checked.sentences)
+
+
+def test_two_of_the_passage_own_sentences_quoted_as_one_are_supported():
+    """Two paragraphs of the passage the reply runs together ("… with the U.S. [1] She …"): no window spans
+    both, so the second's "not" meets no clause of the first's; word for word they are the passage's own."""
+    reeves = Passage(
+        "reeves",
+        "Europe",
+        "In Europe, UK Treasury Secretary Rachel Reeves stated that the country has no plans to rush into "
+        "signing a trade agreement with the U.S.\n\nShe emphasized that she wants to reduce trade barriers "
+        "between the UK and other countries, but there are hard boundaries that the UK government will not "
+        "cross, such as changing food safety or automotive standards.",
+        0.6,
+        0,
+        330,
+    )
+    reply = reeves.text.replace("the U.S.\n\nShe", "the U.S. [1] She") + " [1]"
+    checked = _check(reply, "What did Rachel Reeves say about a trade agreement with the U.S.?", [reeves])
+    assert not checked.refused and all(s.status == "supported" for s in checked.sentences), checked.sentences
+
+
+def test_who_speaks_is_read_in_the_speech_verb_own_sentence():
+    from assistant.answering.support import speakers
+
+    text = (
+        "China's retaliatory tariffs on American imports dropped from 125% to 10%. The goal behind these "
+        "tariffs, as stated by President Trump, is to persuade consumers."
+    )
+    assert "American" not in speakers(text) and "Trump" in speakers(text)
+    assert "U.S" in " ".join(speakers("The U.S. trade team said it met 34 countries."))

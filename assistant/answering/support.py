@@ -333,6 +333,8 @@ class Checker:
         countries and bodies it names may stand in the sentence unsupported (they are the asker's), and a
         sentence answering a yes-or-no question must not restate it."""
         claim = YES_OR_NO.sub("", sentence.strip())  # the answer, not a claim
+        if quoted(claim, passage):
+            return None  # a passage states what it says word for word
         window, score = self.best_window(claim, passage, threshold)
         context = f"{window.before} {window.text}"
         missing_figures = sorted(figures(claim) - figures(window.text))
@@ -368,9 +370,9 @@ class Checker:
         speaker = wrong_speaker(claim, context)
         if speaker:
             return speaker
-        clause = closest_clause(claim, window.text)
-        if negated(claim) != negated(clause):
-            return "its passage says the opposite" if negated(clause) else "it denies what its passage states"
+        denial = opposed_clause(claim, window.text)
+        if denial:
+            return denial
         if score < threshold:
             return "its passage does not state this"
         if question is not None and question.type == "yes-no":
@@ -390,13 +392,65 @@ NEGATION = re.compile(
 )
 
 
+_CLAUSE_BREAK = re.compile(r"[,;:–—]|\s-\s|\b(?:while|but|whereas)\b")
+# A clause of a sentence with fewer content words than this ("he said") is checked with the one before it.
+CLAUSE_WORDS = 2
+
+
+def clauses(text: str) -> list[str]:
+    """The clauses of a text: split at commas, semicolons, dashes and "while", "but", "whereas"."""
+    return [c for c in _CLAUSE_BREAK.split(text) if c.strip()] or [text]
+
+
 def closest_clause(sentence: str, text: str) -> str:
-    """The clause of text (split at commas, semicolons, dashes and "while", "but") that shares most words
-    with the sentence: a negation elsewhere in the text ("without making overt concessions") is another
-    claim's."""
-    clauses = [c for c in re.split(r"[,;:–—]|\s-\s|\b(?:while|but|whereas)\b", text) if c.strip()]
+    """The clause of text that shares most words with the sentence: a negation elsewhere in the text
+    ("without making overt concessions") is another claim's."""
     words = set(content_words(sentence))
-    return max(clauses or [text], key=lambda c: len(words & set(content_words(c))))
+    return max(clauses(text), key=lambda c: len(words & set(content_words(c))))
+
+
+def opposed_clause(claim: str, text: str) -> str | None:
+    """Why the claim says no where the text says yes, or yes where it says no, clause by clause: each
+    clause of the claim against the clause of the text closest to it (a claim quoting "…, but will not
+    include …" keeps its "not" with the clause that has it). None when they agree."""
+    parts: list[str] = []
+    for clause in clauses(claim):
+        if parts and len(content_words(parts[-1])) < CLAUSE_WORDS:
+            parts[-1] = f"{parts[-1]} {clause}"
+        else:
+            parts.append(clause)
+    if len(parts) > 1 and len(content_words(parts[-1])) < CLAUSE_WORDS:
+        parts[-2:] = [f"{parts[-2]} {parts[-1]}"]
+    for part in parts:
+        match = closest_clause(part, text)
+        if negated(part) != negated(match):
+            return "its passage says the opposite" if negated(match) else "it denies what its passage states"
+    return None
+
+
+MIN_QUOTE = 6
+# Where a quote may begin in its passage: at a sentence or clause, not after "denied that" or "not".
+_QUOTE_START = re.compile(r"(?:^|[.!?;:,(\n]\s*|\" )$")
+
+
+def quoted(claim: str, passage: str) -> bool:
+    """The claim (markers and outer quotes aside) is the passage's own words from the start of one of its
+    sentences or clauses: one or more sentences, or a clause, of at least MIN_QUOTE words."""
+    text = _flat(re.sub(r"\s*\[\d+\]", "", claim)).strip(" \"'“”‘’«»").rstrip(".!?")
+    if len(text.split()) < MIN_QUOTE:
+        return False
+    flat = _flat(passage)
+    at = flat.find(text)
+    while at >= 0:
+        if _QUOTE_START.search(flat[max(0, at - 3) : at]):
+            return True
+        at = flat.find(text, at + 1)
+    return False
+
+
+def _flat(text: str) -> str:
+    """Text compared as a quote: quotes of every kind as one, runs of white space as one space."""
+    return re.sub(r"\s+", " ", re.sub(r"[“”«»\"]", '"', re.sub(r"[‘’]", "'", text)))
 
 
 def negated(text: str) -> bool:
@@ -427,13 +481,17 @@ def changes(text: str) -> list[tuple[str, str]]:
     return [(figure_value(m.group(1)), figure_value(m.group(2))) for m in _CHANGE.finditer(plain(text))]
 
 
+# Where one sentence ends and the next begins ("… to 10%. The goal …"; not "U.S. Trade").
+_SENTENCE_END = re.compile(r"(?<=[a-z0-9%)][.!?])[\"”’]?\s+(?=[A-Z\"“])")
+
+
 def speakers(text: str, exact: bool = False) -> set[str]:
     """Who may be speaking in text: the names in the words before a speech verb ("Guo said", "a post by the
     account Yuyuantantian, affiliated with CCTV, indicated"), or the first after one ("said Guo Jiakun");
     "?" for a pronoun ("she replied"). exact: only the name nearest the verb (a sentence's own speaker)."""
     found: set[str] = set()
     for verb in _SPEECH.finditer(text):
-        lead = text[max(0, verb.start() - 80) : verb.start()]
+        lead = _SENTENCE_END.split(text[max(0, verb.start() - 80) : verb.start()])[-1]  # this sentence's
         before = names(lead, skip_first=False)
         after = names(text[verb.end() : verb.end() + 40], skip_first=False)
         tail = lead.split()
@@ -474,6 +532,17 @@ _NUMBER = re.compile(
     re.I,
 )
 _WHO = re.compile(r"^(?:who|whom|whose)\b", re.I)
+# "Which Japanese official …", "What company …": a person or an organisation the answer must name.
+_WHICH_NAMED = re.compile(
+    r"^(?:which|what)\s+(?:(?!(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could|should|the|"
+    r"a|an)\b)[\w.'’-]+\s+){0,3}?(?:officials?|ministers?|secretary|secretaries|spokes(?:person|man|"
+    r"woman)|representatives?|commissioners?|lawmakers?|senators?|leaders?|presidents?|chancellors?|"
+    r"governors?|economists?|analysts?|advis[eo]rs?|experts?|executives?|ceos?|negotiators?|envoys?|"
+    r"ambassadors?|diplomats?|judges?|courts?|compan(?:y|ies)|firms?|automakers?|carmakers?|manufacturers?|"
+    r"retailers?|banks?|agenc(?:y|ies)|ministr(?:y|ies)|departments?|outlets?|newspapers?|networks?|"
+    r"accounts?|organi[sz]ations?|institutions?|think tanks?|person|people|individuals?)\b",
+    re.I,
+)
 _SAID_BY = re.compile(rf"\bdid\s+(.+?)\s+(?:{SPEECH_VERBS}|say|tell|state)\b", re.I)
 NUMBER_WORDS = re.compile(
     r"\b(?:dozen|dozens|hundreds?|thousands?|millions?|billions?|half|double|twice)\b", re.I
@@ -485,7 +554,7 @@ class Asked:
     """What a question (or one part of it) constrains an answer to."""
 
     text: str
-    type: str  # when | number | who | yes-no | other
+    type: str  # when | number | who | which-named | yes-no | other
     names: list[str]
     figures: set[str]
     words: list[str]
@@ -503,6 +572,8 @@ class Asked:
             kind = "number"
         elif _WHO.match(opening):
             kind = "who"
+        elif _WHICH_NAMED.match(opening):
+            kind = "which-named"
         elif _YES_NO.match(opening):
             kind = "yes-no"
         else:
@@ -555,4 +626,9 @@ def meets_type(asked: Asked, text: str) -> bool:
         return bool(figures(text) or NUMBER_WORDS.search(text) or TIME_EXPRESSION.search(text))
     if asked.type == "who":  # a name that is not a country's or a body's
         return any(alias_of(n) is None for n in names(text))
+    if asked.type == "which-named":  # "Which official …": a name the question does not already give
+        return any(
+            alias_of(n) is None and not any(same_name(q, n) or same_name(n, q) for q in asked.names)
+            for n in names(text)
+        )
     return True
