@@ -28,7 +28,7 @@ from .errors import (  # noqa: E402
     ModelError,
 )
 from .indexing.ingest import IngestReport  # noqa: E402
-from .results import Answer, Citation, Context, Passage  # noqa: E402
+from .results import Answer, Citation, Context, Passage, TimelineRow  # noqa: E402
 
 __all__ = [
     "Answer",
@@ -50,4 +50,5 @@ __all__ = [
     "ModelError",
     "Passage",
     "Settings",
+    "TimelineRow",
 ]

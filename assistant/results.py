@@ -25,6 +25,19 @@ class Passage:
     also_in: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class TimelineRow:
+    """One report in a timeline: its date (None: undated), its own sentence giving the value asked about,
+    and the marker of the passage it stands in."""
+
+    published: str | None
+    text: str
+    marker: int
+    doc_id: str
+    title: str
+    outlet: str | None = None
+
+
 @dataclass
 class Context:
     """What retrieval found for a question, ready to show before the answer is generated
@@ -40,6 +53,11 @@ class Context:
     evidence: dict[int, list[str]] = field(default_factory=dict)
     # With a date range: which articles it searched and how many undated ones it left out ("" without).
     dates_note: str = ""
+    # A "how did X change" question: the dated reports of X, oldest first (empty for other questions).
+    timeline: list[TimelineRow] = field(default_factory=list)
+    # The day a question asks about ("in April 2026": 2026-04-30), when the articles are dated: no report
+    # published after it may give a figure for it unless it names the month.
+    as_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +112,9 @@ class Answer:
     differ: tuple[int, int] | None = None
     # With a date range: which articles it searched and how many undated ones it left out ("" without).
     dates_note: str = ""
+    # A "how did X change" question over dated reports: one row a report, oldest first; `text` holds the
+    # same rows a line each. Empty for other answers.
+    timeline: list[TimelineRow] = field(default_factory=list)
 
     @property
     def left_out(self) -> str:

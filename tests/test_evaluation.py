@@ -9,7 +9,7 @@ import pytest
 from assistant.errors import AssistantError
 from assistant.evaluation.command import GENERALISATION_KINDS, _bars, _section, select
 from assistant.evaluation.metrics import citation_scores, facts_ok, read_contexts, retrieval_scores
-from assistant.evaluation.questions import KINDS, EvalQuestion, load_questions
+from assistant.evaluation.questions import DATED_KINDS, KINDS, EvalQuestion, load_questions
 from assistant.evaluation.report import write_reports
 from assistant.evaluation.runner import percentile, run, score_answer
 from assistant.indexing.documents import load_document
@@ -40,6 +40,24 @@ def test_questions_file_covers_every_kind_and_names_real_articles():
         for fact in q.facts:
             assert any(o.lower() in text for o in (fact if isinstance(fact, list) else [fact])), (q.id, fact)
         assert bool(q.history) == (q.kind == "followup"), q.id
+
+
+def test_the_dated_questions_name_dated_articles_and_hold_both_kinds_in_both_halves():
+    questions = load_questions(ROOT / "eval_dated.yaml")
+    assert len({q.id for q in questions}) == len(questions) >= 24
+    for kind in DATED_KINDS:
+        assert {q.half for q in questions if q.kind == kind} == {"dev", "test"}, kind
+    articles = {p.stem: load_document(p) for p in (ROOT / "dated_corpus").iterdir()}
+    assert sum(d.published is None for d in articles.values()) == 1  # one undated article, on purpose
+    for q in questions:
+        assert set(q.sources) <= set(articles), q.id
+        assert bool(q.facts) == q.answerable, q.id
+        text = " ".join(articles[s].text.lower() for s in q.sources)
+        for fact in q.facts:
+            options = fact if isinstance(fact, list) else [fact]
+            # A date an answer gives may be the article's own (its front matter), not in its text.
+            dates = {articles[s].published for s in q.sources}
+            assert any(o.lower() in text or o in dates for o in options), (q.id, fact)
 
 
 def test_each_half_holds_ten_of_every_new_kind_and_twins_stay_together():

@@ -24,6 +24,7 @@ between that and the reader.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 
@@ -31,6 +32,7 @@ from ..results import Citation, Context, Passage, SentenceCheck
 from ..text import NOT_A_CLAIM, NUMBER, aliases_in
 from .citations import cite, join_initials, markers_in, normalise_markers, split_sentences, strip_markers
 from .evidence import question_parts
+from .quantities import current_value, values
 from .support import (
     SETTING,
     YES_OR_NO,
@@ -178,9 +180,13 @@ def check_reply(raw: str, context: Context, checker: Checker) -> Checked:
         checks.append(SentenceCheck(sentence, tuple(markers), "supported"))
         kept.append(_Kept(sentence, markers, found))
 
+    if context.as_of:
+        kept = _reported_by(kept, checks, context)
     unanswered = []
     any_met = False
-    stated = figures(" ".join(p.text for p in passages))
+    in_text = figures(" ".join(p.text for p in passages))
+    # A year a dated article was published in is stated by it ("in April 2026"), though not in its text.
+    stated = in_text | {p.published[:4] for p in passages if p.published}
     unstated: list[str] = []
     asked_parts = question_parts(asked_text)
     for part in asked_parts:
@@ -188,7 +194,7 @@ def check_reply(raw: str, context: Context, checker: Checker) -> Checked:
         # A year or figure no passage states ("in 2018") is a part the articles do not answer; the rest of
         # the question may still be answered.
         unstated += sorted(asked.figures - stated)
-        asked.figures &= stated
+        asked.figures &= in_text
         if any(_meets(asked, k.windows, k.text, checker, MODEL_QUESTION_TERMS) for k in kept):
             any_met = True
             continue
@@ -222,12 +228,26 @@ def check_reply(raw: str, context: Context, checker: Checker) -> Checked:
             differ = (kept[0].markers[0] if kept[0].markers else marker, marker)
             kept.append(_Kept(text, [marker], []))
     if any_met and kept:
-        for stale, text, marker, old, new in _later_figures(kept, context, checker):
+        written = list(kept)
+        for stale, text, marker, old, new in _later_reports(written, context):
+            published = passages[marker - 1].published
+            reason = f"quoted from passage [{marker}]: a later report ({published}) gives {new}, not {old}"
+            checks.append(SentenceCheck(text, (marker,), "supported", reason))
+            _mark_stale(stale, passages)
+            kept.insert(0, _Kept(_dated(text, published, LATEST), [marker], []))
+        for stale, text, marker, old, new in _later_figures(written, kept, context, checker):
             reason = f"quoted from passage [{marker}]: it changes {old} to {new}"
             checks.append(SentenceCheck(text, (marker,), "supported", reason))
-            if not stale.text.startswith(EARLIER):
-                stale.text = EARLIER + YES_OR_NO.sub("", stale.text)
-            kept.insert(0, _Kept(text, [marker], []))
+            _mark_stale(stale, passages)
+            kept.insert(0, _Kept(_dated(text, passages[marker - 1].published, LATEST), [marker], []))
+    if context.as_of:
+        kept = _reported_by(kept, checks, context)
+    if unstated and not any(k.windows for k in kept):
+        # The model refused, and the question names a year or figure no passage states ("in 2024"): a
+        # passage sentence the checks could quote is about another one.
+        kept = []
+    if any_met and kept and (ASKS_LATEST.search(asked_text) or whole.type == "when"):
+        _date_latest(kept, passages, "As of the report of" if whole.type != "when" else "The report of")
     made_up = list(dict.fromkeys(made_up))
     if not any_met or not kept:
         named = bool(made_up) and not MODEL_REFUSAL.search(raw)
@@ -315,28 +335,161 @@ EARLIER = "Earlier: "
 
 
 def _later_figures(
-    kept: list[_Kept], context: Context, checker: Checker
+    written: list[_Kept], kept: list[_Kept], context: Context, checker: Checker
 ) -> list[tuple[_Kept, str, int, str, str]]:
     """A figure the answer gives that a passage says was changed ("decreased from 145% to 30%"), when the
     answer does not give the new one: (the sentence giving it, the passage sentence that changes it, its
-    marker, the old figure, the new one). The articles carry no dates: the change itself is what says
-    which figure is later."""
+    marker, the old figure, the new one). Over undated articles the change itself is what says which
+    figure is later; a dated change older than the sentence's own report is not later."""
     said = " ".join(k.text for k in kept)
     stated = figures(said)
     found: list[tuple[_Kept, str, int, str, str]] = []
     for i, passage in enumerate(context.passages):
+        if _after(passage, context):
+            continue
         for window in windows(passage.text, passage.title, checker.article(passage.doc_id)):
             text = window.text.strip()
             if window.pair or text in said:
                 continue
             for old, new in changes(text):
-                holder = next((k for k in kept if old in figures(k.text)), None)
+                holder = next(
+                    (k for k in written if old in figures(k.text) and not _older(passage, k, context)), None
+                )
+                if holder is not None and _restated_later(passage, holder, old, context):
+                    continue
                 if holder is None or new in stated or any(f[1] == text for f in found):
                     continue
                 share, _ = checker.coverage(content_words(strip_markers(holder.text)), Window(text))
                 if share >= SAME_QUANTITY:
                     found.append((holder, text, i + 1, old, new))
                     stated.add(new)
+    return found
+
+
+LATEST = "Latest"
+
+
+# A question that wants the value in force now: the answer says as of which report.
+ASKS_LATEST = re.compile(
+    r"\b(?:now|still|latest|current|currently|these days|today|anymore|at present)\b", re.I
+)
+
+
+def _date_latest(kept: list[_Kept], passages: list[Passage], label: str) -> None:
+    """ "As of the report of 2026-09-09, …" for a "now" question ("The report of 2026-09-09, …" for "when",
+    whose answer may say only "on Wednesday"): the first sentence from a dated report is dated, unless the
+    answer already says which report is the latest."""
+    if any(k.text.startswith((LATEST, "Earlier (")) for k in kept):
+        return
+    for k in kept:
+        dates = sorted(d for m in k.markers if (d := passages[m - 1].published))
+        if dates:
+            text = YES_OR_NO.sub("", k.text)
+            k.text = f"{label} {dates[-1]}, {_continuing(text)}"
+            return
+
+
+def _after(passage: Passage, context: Context) -> bool:
+    """Whether the passage's report came out after the time the question asks about."""
+    return bool(context.as_of and passage.published and passage.published > context.as_of)
+
+
+def _older(passage: Passage, sentence: _Kept, context: Context) -> bool:
+    """Whether the passage's report came out before every dated report the sentence cites."""
+    dates = [d for m in sentence.markers if (d := context.passages[m - 1].published)]
+    return bool(passage.published and dates and passage.published < min(dates))
+
+
+def _restated_later(passage: Passage, sentence: _Kept, figure: str, context: Context) -> bool:
+    """Whether a report dated after the passage's gives the quantity the sentence's figure is a value of:
+    the change the passage states is then not the latest word ("raised from 4.50% to 4.75%" in March, "cut
+    to 4.50%" in September)."""
+    if not passage.published:
+        return False
+    quantity = next((v.quantity for v in values(strip_markers(sentence.text)) if v.figure == figure), None)
+    if quantity is None or not quantity.head:
+        return False
+    return any(
+        current_value(window.text, quantity) is not None
+        for other in context.passages
+        if other.published and other.published > passage.published and not _after(other, context)
+        for window in windows(other.text, other.title)
+        if not window.pair
+    )
+
+
+def _reported_by(kept: list[_Kept], checks: list[SentenceCheck], context: Context) -> list[_Kept]:
+    """For a question about a time ("in April 2026"), the sentences whose reports came out by then, or later
+    but saying it of that month ("3.8% in February", reported in March); the others are removed."""
+    assert context.as_of
+    month = dt.date.fromisoformat(context.as_of).strftime("%B")
+    names_month = re.compile(rf"\b{month}\b")
+    out = []
+    for k in kept:
+        late = bool(k.markers) and all(_after(context.passages[m - 1], context) for m in k.markers)
+        said = [f"{w.before} {w.text}" for w in k.windows] or [k.text]
+        if late and not any(names_month.search(text) for text in said):
+            reason = f"its report came out after {context.as_of} and does not say it of {month}"
+            checks[:] = [
+                SentenceCheck(c.text, c.markers, "removed", reason) if c.text == k.text else c for c in checks
+            ]
+            continue
+        out.append(k)
+    return out
+
+
+def _dated(text: str, published: str | None, label: str) -> str:
+    """ "Latest (report of 2026-09-09): …" for a figure from a dated report; undated, the text as it is."""
+    if not published:
+        return text
+    return f"{label} (report of {published}): {_continuing(text)}"
+
+
+def _continuing(text: str) -> str:
+    """A sentence that goes on after a label: "the bank …", but "Halden …" and "U.S. …" as they are."""
+    return re.sub(
+        r"^(?:The|A|An|Its|It|This|That|These|Those|Their|They)\b", lambda m: m.group().lower(), text
+    )
+
+
+def _mark_stale(stale: _Kept, passages: list[Passage]) -> None:
+    """The sentence a later figure replaces, said to be the earlier one (with its report's date)."""
+    if stale.text.startswith(EARLIER) or stale.text.startswith("Earlier ("):
+        return
+    dates = sorted(d for m in stale.markers if (d := passages[m - 1].published))
+    text = YES_OR_NO.sub("", stale.text)
+    stale.text = _dated(text, dates[-1], "Earlier") if dates else EARLIER + text
+
+
+def _later_reports(kept: list[_Kept], context: Context) -> list[tuple[_Kept, str, int, str, str]]:
+    """A figure the answer gives from a dated report when a later report among the passages gives the same
+    quantity another value ("held at 5.00%" of July, "cut to 4.50%" of September): (the sentence giving it,
+    the latest report's sentence, its marker, the old figure, the new one). The date of each article says
+    which is later; an undated article is never put in order."""
+    passages = context.passages
+    said = " ".join(k.text for k in kept)
+    found: list[tuple[_Kept, str, int, str, str]] = []
+    for holder in list(kept):
+        dates = [d for m in holder.markers if (d := passages[m - 1].published)]
+        if not dates:
+            continue
+        for value in values(strip_markers(holder.text)):
+            if not value.current or not value.quantity.head:
+                continue
+            latest: tuple[str, str, int, str] | None = None
+            for i, passage in enumerate(passages):
+                if not passage.published or passage.published <= max(dates) or _after(passage, context):
+                    continue
+                for window in windows(passage.text, passage.title):
+                    now = None if window.pair else current_value(window.text, value.quantity)
+                    if now is not None and (latest is None or passage.published > latest[0]):
+                        latest = (passage.published, window.text.strip(), i + 1, now)
+            if latest and latest[3] == value.figure:
+                # The latest report gives the same figure: the sentence is cited to it, and dated by it.
+                holder.markers = [latest[2]]
+            elif latest and latest[1] not in said:
+                found.append((holder, latest[1], latest[2], value.figure, latest[3]))
+                said += " " + latest[1]
     return found
 
 

@@ -4,7 +4,8 @@ undated article is left out by any range, and the answer says how many were."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ..errors import InvalidQuestionError
@@ -56,6 +57,72 @@ class DateRange:
             else f"since {self.since}" if self.since else f"until {self.until}"
         )  # fmt: skip
         text = f"Only articles published {span} were searched ({inside} of {len(documents)})"
+        if undated:
+            text += f"; {undated} undated {'article was' if undated == 1 else 'articles were'} left out"
+        return text + "."
+
+
+_MONTHS = "january february march april may june july august september october november december".split()
+# "in April 2026", "as of 9 September 2026", "on September 9, 2026": the time a question asks about.
+_ASKED_TIME = re.compile(
+    r"\b(?:in|as of|on|by|during|at the (?:start|end) of)\s+(?:(?P<day>\d{1,2})\s+)?(?P<month>"
+    + "|".join(_MONTHS)
+    + r")\s+(?:(?P<day2>\d{1,2}),?\s+)?(?P<year>(?:19|20)\d\d)\b",
+    re.I,
+)
+# A report of a month's figure comes out after the month ("inflation rose to 3.8% in February", reported in
+# March): an article this many days after the time asked about is searched too when it names the month.
+REPORTED_LATER_DAYS = 45
+
+
+@dataclass(frozen=True)
+class AskedTime:
+    """The time a question asks about ("What was the rate in April 2026?"): answered from the reports
+    published by its end, and from later ones only where they name it."""
+
+    until: str  # ISO date: the last day of the month (or the day) asked about
+    month: str  # its month's name, as a later report would name it ("April")
+    label: str  # as the question puts it: "April 2026"
+
+    @classmethod
+    def of(cls, question: str) -> AskedTime | None:
+        match = _ASKED_TIME.search(question)
+        if not match:
+            return None
+        month = _MONTHS.index(match.group("month").lower()) + 1
+        year = int(match.group("year"))
+        day = match.group("day") or match.group("day2")
+        try:
+            if day:
+                end = dt.date(year, month, int(day))
+            else:
+                end = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+        except ValueError:
+            return None
+        name = match.group("month").capitalize()
+        return cls(end.isoformat(), name, f"{day} {name} {year}" if day else f"{name} {year}")
+
+    def doc_ids(self, documents: Mapping[str, DocEntry], text: Callable[[str], str]) -> set[str]:
+        """The articles published by the time asked about, and those published soon after that name its
+        month."""
+        late = (dt.date.fromisoformat(self.until) + dt.timedelta(days=REPORTED_LATER_DAYS)).isoformat()
+        out = set()
+        for doc_id, entry in documents.items():
+            if entry.published is None or entry.published > late:
+                continue
+            if entry.published <= self.until or self.names_month(text(doc_id)):
+                out.add(doc_id)
+        return out
+
+    def names_month(self, text: str) -> bool:
+        return bool(re.search(rf"\b{self.month}\b", text))
+
+    def note(self, searched: int, documents: Mapping[str, DocEntry]) -> str:
+        undated = sum(1 for entry in documents.values() if entry.published is None)
+        text = (
+            f"The question asks about {self.label}: only articles published by {self.until}, and later ones "
+            f"naming {self.month}, were searched ({searched} of {len(documents)})"
+        )
         if undated:
             text += f"; {undated} undated {'article was' if undated == 1 else 'articles were'} left out"
         return text + "."

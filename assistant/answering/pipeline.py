@@ -10,16 +10,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..config import Settings
-from ..results import Answer, Citation, Context
+from ..results import Answer, Citation, Context, SentenceCheck
 from .checks import check_reply
+from .citations import append_marker, cite
 from .coverage import NOT_COVERED, missing_names, refusal_text
-from .dates import DateRange
+from .dates import AskedTime, DateRange
 from .evidence import SentenceVectors, focus_passages, rank_sentences, select_evidence
 from .generation import Generator
 from .support import Checker, Lexicon
+from .timeline import asked_quantity, timeline_rows, timeline_text
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -33,6 +36,10 @@ log = logging.getLogger(__name__)
 EVIDENCE_POOL = 2
 # The stages whose seconds add up to an answer's total (first_token lies inside them).
 STAGES = ("condense", "retrieval", "evidence", "generation", "checks")
+# A timeline question reads this many passages for its rows.
+TIMELINE_POOL = 24
+# The answer's `model` when a timeline is quoted from the reports: no model wrote it.
+TIMELINE_MODEL = "none (a timeline quoted from the reports)"
 
 
 class RagPipeline:
@@ -72,9 +79,15 @@ class RagPipeline:
         k = k or self.settings.top_k
         budget = self.settings.evidence_words
         articles = self.retriever.store.manifest.documents
-        candidates = self.retriever.retrieve(
-            search_query, k * EVIDENCE_POOL if budget else k, dates.doc_ids(articles) if dates else None
-        )
+        allowed = dates.doc_ids(articles) if dates else None
+        note = dates.note(articles) if dates else ""
+        asked = AskedTime.of(search_query) if not dates else None
+        if asked and any(entry.published for entry in articles.values()):
+            # "What was the rate in April 2026?": what the reports said by then.
+            allowed = asked.doc_ids(articles, self.retriever.article_text) or None
+            note = asked.note(len(allowed), articles) if allowed else ""
+        as_of = asked.until if asked and allowed else None
+        candidates = self.retriever.retrieve(search_query, k * EVIDENCE_POOL if budget else k, allowed)
         timings["retrieval"] = time.perf_counter() - t
         log.debug(
             "retrieval %.3f s: %d passages %s",
@@ -107,8 +120,21 @@ class RagPipeline:
             self.settings.abstain_below,
             f", names no passage mentions: {missing}" if missing else "",
         )
-        note = dates.note(articles) if dates else ""
-        return Context(question, search_query, passages, covered, timings, missing, evidence, note)
+        rows = []
+        if covered and asked_quantity(search_query):
+            # A timeline is quoted from the reports, not written: it reads more of them (no model reads
+            # these), and its passages are the rows' (no evidence).
+            t = time.perf_counter()
+            pool = self.retriever.retrieve(search_query, max(k, TIMELINE_POOL), allowed)
+            rows = timeline_rows(search_query, pool, self.checker, self.retriever.article_text)
+            if rows:
+                cited = list(dict.fromkeys(r.marker for r in rows))
+                passages, evidence = [pool[m - 1] for m in cited], {}
+                rows = [replace(r, marker=cited.index(r.marker) + 1) for r in rows]
+            timings["retrieval"] += time.perf_counter() - t
+        return Context(
+            question, search_query, passages, covered, timings, missing, evidence, note, rows, as_of
+        )
 
     def standalone_question(self, question: str, history: list[dict[str, str]]) -> str:
         """A follow-up ("and what did China do?") rewritten to stand alone, from the recent messages."""
@@ -132,6 +158,18 @@ class RagPipeline:
             text = refusal_text(context.missing_names)
             yield text
             yield self._answer(context, text, [], True, timings)
+            return
+        if context.timeline:
+            text = timeline_text(context.timeline)
+            yield text
+            sentences = [(append_marker(r.text, [r.marker]), [r.marker]) for r in context.timeline]
+            _, citations = cite(sentences, context.passages)
+            answer = self._answer(context, text, citations, False, timings, model=TIMELINE_MODEL)
+            answer.timeline = context.timeline
+            answer.sentences = [
+                SentenceCheck(s, tuple(m), "supported", f"quoted from passage [{m[0]}]") for s, m in sentences
+            ]
+            yield answer
             return
         started = time.perf_counter()
         raw = ""
@@ -178,6 +216,7 @@ class RagPipeline:
         abstained: bool,
         timings: dict[str, float],
         unsupported: list[str] | None = None,
+        model: str | None = None,
     ) -> Answer:
         timings["total"] = sum(v for k, v in timings.items() if k in STAGES)
         return Answer(
@@ -187,7 +226,7 @@ class RagPipeline:
             passages=context.passages,
             question=context.question,
             search_query=context.search_query,
-            model=self.model if not abstained or context.covered else "none (not covered)",
+            model=model or (self.model if not abstained or context.covered else "none (not covered)"),
             timings={k: round(v, 4) for k, v in timings.items()},
             evidence={i + 1: texts for i, texts in context.evidence.items()},
             unsupported=unsupported or [],

@@ -83,7 +83,7 @@ SPEECH_VERBS = (
 )
 _SPEECH = re.compile(rf"\b(?:{SPEECH_VERBS})\b")
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
-_FIGURE = re.compile(NUMBER.pattern + r"(?:\s?%| percent)?")
+FIGURE = re.compile(NUMBER.pattern + r"(?:\s?%| percent)?")
 # The "Yes, " or "No: " an answer opens with: the answer to a yes-or-no question, not a claim.
 YES_OR_NO = re.compile(r"^(?:yes|no)\b[,.:;]?\s*", re.I)
 PRONOUNS = frozenset("he she they it his her their its him them".split())
@@ -98,7 +98,7 @@ def figure_value(text: str) -> str:
 
 
 def figures(text: str) -> set[str]:
-    return {figure_value(m.group()) for m in _FIGURE.finditer(text)}
+    return {figure_value(m.group()) for m in FIGURE.finditer(text)}
 
 
 def content_words(text: str) -> list[str]:
@@ -461,11 +461,11 @@ def negated(text: str) -> bool:
 def changed_relation(sentence: str, passage: str) -> str | None:
     """A figure the sentence gives with "by", "from" or "to" that the passage gives only with another of
     them ("decreased by 145%" where the passage says "from 145% to 30%")."""
-    for match in re.finditer(r"\b(by|from|to)\s+(" + _FIGURE.pattern + ")", plain(sentence)):
+    for match in re.finditer(r"\b(by|from|to)\s+(" + FIGURE.pattern + ")", plain(sentence)):
         preposition, value = match.group(1), figure_value(match.group(2))
         used = {
             m.group(1)
-            for m in re.finditer(r"\b(by|from|to)\s+(" + _FIGURE.pattern + ")", plain(passage))
+            for m in re.finditer(r"\b(by|from|to)\s+(" + FIGURE.pattern + ")", plain(passage))
             if figure_value(m.group(2)) == value
         }
         if used and preposition not in used:
@@ -473,7 +473,7 @@ def changed_relation(sentence: str, passage: str) -> str | None:
     return None
 
 
-_CHANGE = re.compile(r"\bfrom\s+(" + _FIGURE.pattern + r")\s+(?:down |up )?to\s+(" + _FIGURE.pattern + ")")
+_CHANGE = re.compile(r"\bfrom\s+(" + FIGURE.pattern + r")\s+(?:down |up )?to\s+(" + FIGURE.pattern + ")")
 
 
 def changes(text: str) -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..api import Assistant
 from ..errors import AssistantError
-from .questions import EvalQuestion, load_questions
+from .questions import DATED_KINDS, EvalQuestion, load_questions
 from .runner import QuestionResult, aggregate, run, table
 
 
@@ -187,7 +187,7 @@ def _bars(report: dict) -> list[dict]:
     bar("refusal where the articles do not answer >= 0.90", overall["refused"], overall["refused"] >= 0.90)
     bar("wrongful refusals <= 0.05", overall["wrongful_refusal"], overall["wrongful_refusal"] <= 0.05)
     bar("confidently wrong <= 0.03", overall["confidently_wrong"], overall["confidently_wrong"] <= 0.03)
-    for kind in GENERALISATION_KINDS:
+    for kind in GENERALISATION_KINDS + DATED_KINDS:
         if kind in ours:
             bar(f"{kind} right >= 0.80", ours[kind]["right"], ours[kind]["right"] >= 0.80)
     if peer:

@@ -23,6 +23,9 @@ KINDS = (
     "unanswerable",
     "injection",
 )
+# The kinds of eval_dated.yaml (questions over dated_corpus/) beside those: the value in force now or at a
+# time the question names, from dated reports; how a value changed, report by report.
+DATED_KINDS = ("as-of", "timeline")
 HALVES = ("dev", "test")
 _NUMBER = re.compile(r"\d+")
 
@@ -58,8 +61,10 @@ def load_questions(path: Path) -> list[EvalQuestion]:
     except (OSError, yaml.YAMLError, TypeError) as exc:
         raise AssistantError(f"cannot read the questions in {path}: {exc}") from None
     for q in questions:
-        if q.kind not in KINDS:
-            raise AssistantError(f"{path}: question {q.id} has unknown kind {q.kind!r}; use one of {KINDS}")
+        if q.kind not in KINDS + DATED_KINDS:
+            raise AssistantError(
+                f"{path}: question {q.id} has unknown kind {q.kind!r}; use one of {KINDS + DATED_KINDS}"
+            )
         if not _NUMBER.search(q.id):
             raise AssistantError(f"{path}: question id {q.id!r} has no number, which decides its half")
     return questions

@@ -4,8 +4,8 @@ the corpus. Served by `assistant serve` on the chat's port (server/app.py); Open
 - `POST /v1/chat/completions` (model `assistant`): the last user message is the question, the messages
   before it the conversation a follow-up is rewritten from. The reply is a `chat.completion` whose message
   holds the checked answer with its [n] markers, plus `citations`, `sentences` (each sentence's check),
-  `abstained`, `unanswered`, `differ`, `search_query` and `dates_note`. With `stream: true`, server-sent
-  `chat.completion.chunk` events carry the model's draft as it is written; the last event before
+  `abstained`, `unanswered`, `differ`, `search_query`, `dates_note` and `timeline`. With `stream: true`,
+  server-sent `chat.completion.chunk` events carry the model's draft as it is written; the last event before
   `data: [DONE]` carries the checked answer (`answer`) with the same fields, because a sent delta cannot be
   taken back and the checks may remove sentences of the draft.
 - `POST /v1/retrieve` {"query", "k", "since", "until"} → {"passages": [...]}; `since` / `until` (ISO dates,
@@ -155,6 +155,7 @@ def answer_fields(answer: Answer) -> dict[str, Any]:
         "differ": answer.differ,
         "search_query": answer.search_query,
         "dates_note": answer.dates_note,
+        "timeline": [asdict(r) for r in answer.timeline],
     }
 
 

@@ -15,11 +15,11 @@ from ..indexing.ingest import IngestReport
 from ..results import Answer, Passage
 from ..server.admission import Busy, Gate, Ticket
 from .render import (
+    answer_html,
     chat_text,
     cited_sentences,
     copy_label,
     left_out_note,
-    link_markers,
     removed_note,
     sources_panel,
     strip_links,
@@ -36,6 +36,7 @@ CSS = """
 a.cite { text-decoration: none; font-weight: 600; }
 .sources-differ .side-by-side { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
 .sources-differ .side { border: 1px solid #f59e0b; border-radius: 8px; padding: 6px 8px; font-size: 0.9em; }
+.timeline td, .timeline th { padding: 2px 6px; vertical-align: top; text-align: left; }
 .removed { color: #57606a; font-size: 0.85em; }
 .also-in { color: #57606a; font-size: 0.85em; font-style: italic; }
 """
@@ -105,7 +106,7 @@ def build_app(
                         event.passages, event.search_query, event.question, not event.abstained,
                         cited_sentences(event), event.differ, event.dates_note, copies(event.passages),
                     )  # fmt: skip
-                    yield link_markers(event.text) + left_out_note(event) + removed_note(event), panel
+                    yield answer_html(event) + left_out_note(event) + removed_note(event), panel
                 else:
                     text += event
                     yield chat_text(text), panel

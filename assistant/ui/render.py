@@ -6,7 +6,7 @@ import html
 import re
 from collections.abc import Mapping
 
-from ..answering.citations import NORMALISED_MARKER
+from ..answering.citations import NORMALISED_MARKER, strip_markers
 from ..results import Answer, Passage
 from ..text import sentences, words
 
@@ -88,6 +88,22 @@ def also_in(passage: Passage, copies: Mapping[str, str]) -> str:
 def copy_label(title: str, outlet: str | None) -> str:
     """How a copy is named on a card: "<title> (<outlet>)", or the title alone."""
     return f"{title} ({outlet})" if outlet else title
+
+
+def answer_html(answer: Answer) -> str:
+    """The answer as the chat shows it: its text with linked markers, or, for a timeline, a small table
+    with a row a report (date, outlet, the report's sentence and its marker)."""
+    if not answer.timeline:
+        return link_markers(answer.text)
+    rows = "".join(
+        f"<tr><td>{html.escape(r.published or 'undated')}</td><td>{html.escape(r.outlet or '')}</td>"
+        f"<td>{link_markers(strip_markers(r.text))} {link_markers(f'[{r.marker}]')}</td></tr>"
+        for r in answer.timeline
+    )
+    return (
+        '<table class="timeline"><thead><tr><th>Report of</th><th>Outlet</th><th>What it says</th></tr>'
+        f"</thead><tbody>{rows}</tbody></table>"
+    )
 
 
 def left_out_note(answer: Answer) -> str:
