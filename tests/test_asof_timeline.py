@@ -15,7 +15,7 @@ from assistant import Assistant
 from assistant.answering.checks import check_reply
 from assistant.answering.dates import AskedTime
 from assistant.answering.pipeline import TIMELINE_MODEL
-from assistant.answering.quantities import Quantity, current_value, values
+from assistant.answering.quantities import Quantity, current_value, quantity_before, values
 from assistant.answering.timeline import asked_quantity
 from assistant.results import Context
 from assistant.ui.render import answer_html
@@ -36,7 +36,11 @@ def dated(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
 def test_a_figure_is_a_value_of_the_noun_before_it_and_a_change_ends_on_the_current_one():
     [old, new] = values("Halden's single ferry fare rose from 3.20 crowns to 3.60 crowns on Sunday.")
     assert (old.figure, old.current, new.figure, new.current) == ("3.2", False, "3.6", True)
-    assert new.quantity == Quantity("fare", frozenset({"single", "ferry"}))
+    assert new.quantity == Quantity("price", frozenset({"single", "ferry"}))  # a fare is a price
+    # "the cost of X": a price, of X ("cost" is a verb elsewhere); "had" is not a word of the quantity.
+    assert quantity_before("the cost of Halden's monthly ferry pass ") == Quantity(
+        "price", frozenset({"pass", "ferry", "monthly"})
+    )
     # Not the lenders: the phrase before "offered by" names it.
     [mortgage] = values("The average mortgage rate offered by lenders stood at 6.2%.")
     assert mortgage.quantity.head == "rate" and "mortgage" in mortgage.quantity.modifiers
@@ -57,6 +61,9 @@ def test_the_quantity_a_timeline_question_asks_about():
     )
     assert asked_quantity("Give me a timeline of the Bank of Norvik's interest rate decisions.") == Quantity(
         "rate", frozenset({"interest"})
+    )
+    assert asked_quantity("Walk me through how the Halden ferry fare moved.") == Quantity(
+        "price", frozenset({"ferry"})
     )
     assert asked_quantity("What did the Bank of Norvik decide in May?") is None
 
@@ -93,6 +100,9 @@ def test_a_how_did_it_change_question_gets_a_dated_table_quoted_from_the_reports
     mortgage = dated.ask("How did average mortgage rates in Norvik move?")
     assert [r.published for r in mortgage.timeline] == ["2026-01-14", "2026-05-06"]
     assert all("mortgage" in r.text for r in mortgage.timeline)
+    # In other words: "home loan" is "mortgage" to the embedding model ("loan" ~ "mortgage").
+    home = dated.ask("What has happened to home loan rates in Norvik this year?")
+    assert [r.text for r in home.timeline] == [r.text for r in mortgage.timeline]
 
 
 def test_no_timeline_over_undated_articles(tmp_path: Path):

@@ -25,7 +25,7 @@ VERBS = frozenset(
     remained reached reach reaches hit hits set sets pay pays paid charged charge charges cost costs
     peaked peak peaks went moved move moves lifted lift lifts doubled halved tripled offered offers
     announced said says left leave leaves brought bring brings pushed push pushes unchanged steady stable
-    flat""".split()
+    flat had has have""".split()
 )
 SKIPPED = frozenset(
     """the a an its their his her our this that these those at to from by of in on for with than about
@@ -76,11 +76,29 @@ def phrase_words(before: str) -> list[str]:
     return out
 
 
+# Words for what something costs: one head ("the single ferry fare", "the price of a crossing").
+PRICE_WORDS = frozenset("price cost fare charge fee".split())
+# Words that name a measure of what follows "of" ("the price of a monthly pass", "the rate of inflation").
+MEASURE_WORDS = PRICE_WORDS | frozenset("rate level value number amount share".split())
+
+
+def noun(word: str) -> str:
+    """A head noun as quantities are compared: singular, and every word for a price one word."""
+    word = singular(word)
+    return "price" if word in PRICE_WORDS else word
+
+
 def quantity_before(before: str) -> Quantity:
     """The quantity of a figure from the text before it in its sentence."""
     head = ""
     modifiers: set[str] = set()
+    of = False
     for word in phrase_words(before):
+        if of and singular(word) in MEASURE_WORDS:
+            # "the price of a single ferry crossing": a price, of a crossing ("cost" is a verb elsewhere).
+            modifiers.add(head)
+            head, of = noun(word), False
+            continue
         if word in VERBS:
             if head:
                 break
@@ -89,12 +107,16 @@ def quantity_before(before: str) -> Quantity:
             # "the average mortgage rate offered by lenders stood at": not the lenders.
             head = ""
             continue
+        if word == "of" and head:
+            of = True
+            continue
         if word in SKIPPED or len(word) < 2:
             continue
         if not head:
-            head = singular(word)
+            head = noun(word)
         else:
             modifiers.add(singular(word))
+        of = False
     return Quantity(head, frozenset(modifiers))
 
 

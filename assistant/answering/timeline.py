@@ -12,14 +12,16 @@ import re
 from collections.abc import Callable
 
 from ..results import Passage, TimelineRow
-from .quantities import Quantity, quantity_before, singular, values
-from .support import Asked, Checker, content_words, windows
+from ..text import stem
+from .quantities import Quantity, noun, quantity_before, singular, values
+from .support import Checker, content_words, windows
+from .support import names as support_names
 
 # "How did/has X change", "Give me a timeline of X", "What happened to X": the phrase X names the quantity.
 _ASKED = (
     re.compile(
-        r"\bhow\s+(?:did|has|have|had|does|do)\s+(?P<x>.+?)\s+(?:change|changed|move|moved|evolve|evolved|"
-        r"develop|developed|shift|shifted|vary|varied)\b",
+        r"\bhow\s+(?:(?:did|has|have|had|does|do)\s+)?(?P<x>.+?)\s+(?:change[sd]?|move[sd]?|evolve[sd]?|"
+        r"develop(?:ed|s)?|shift(?:ed|s)?|var(?:y|ied|ies)|went|gone)\b",
         re.I,
     ),
     re.compile(r"\btimeline\s+(?:of|for)\s+(?P<x>.+?)[?.!]*$", re.I),
@@ -33,17 +35,24 @@ _CHANGE_WORDS = re.compile(
 MAX_ROWS = 8
 
 
-def asked_quantity(question: str) -> Quantity | None:
-    """The quantity a timeline question asks about, or None when the question is not one."""
+def _asked_phrase(question: str) -> str | None:
+    """The words a timeline question names its quantity with ("the Bank of Norvik's key rate"), or None."""
     for pattern in _ASKED:
         match = pattern.search(question.strip())
         if match:
-            # "the tariff on Chinese goods", "inflation in Norvik": the quantity is named before it.
-            phrase = re.split(r"\s(?:on|for|against|to|from|in|at|over|since|during)\s", match.group("x"))[0]
-            quantity = quantity_before(_CHANGE_WORDS.sub("", phrase) + " ")
-            if quantity.head:
-                return quantity
+            return match.group("x")
     return None
+
+
+def asked_quantity(question: str) -> Quantity | None:
+    """The quantity a timeline question asks about, or None when the question is not one."""
+    phrase = _asked_phrase(question)
+    if phrase is None:
+        return None
+    # "the tariff on Chinese goods", "inflation in Norvik": the quantity is named before it.
+    phrase = re.split(r"\s(?:on|for|against|to|from|in|at|over|since|during)\s", phrase)[0]
+    quantity = quantity_before(_CHANGE_WORDS.sub("", phrase) + " ")
+    return quantity if quantity.head else None
 
 
 def timeline_rows(
@@ -54,7 +63,9 @@ def timeline_rows(
     asked = asked_quantity(question)
     if asked is None:
         return []
-    names = Asked.of(question).names
+    # Who or where the quantity is of ("Halden", "the Bank of Norvik"), from the words that name it: not
+    # "Walk me through how …".
+    names = support_names(_asked_phrase(question) or "", skip_first=False)
     best: dict[str, tuple[tuple[int, bool, int], TimelineRow, frozenset[str] | None]] = {}
     for i, passage in enumerate(passages):
         whole = article(passage.doc_id) or passage.text
@@ -62,16 +73,16 @@ def timeline_rows(
             continue
         # "Halden cuts ferry fare for students": a report whose headline names the quantity gives its value
         # in its first sentence with a figure, whatever that sentence calls it ("pay 3.00 crowns").
-        headline = {singular(w) for w in content_words(passage.title)}
+        headline = {noun(w) for w in content_words(passage.title)}
         for window in windows(passage.text, passage.title):
             if window.pair:
                 continue
-            found = [v for v in values(window.text) if v.quantity.head == asked.head]
+            found = [v for v in values(window.text) if _measures(asked, v.quantity)]
             modifiers: frozenset[str] | None = None
             if found:
-                value = max(found, key=lambda v: len(asked.modifiers & v.quantity.modifiers))
-                modifiers = value.quantity.modifiers
-                overlap = len(asked.modifiers & modifiers)
+                value = max(found, key=lambda v: _overlap(asked, v.quantity, checker))
+                modifiers = (value.quantity.modifiers | {value.quantity.head}) - {asked.head}
+                overlap = _overlap(asked, value.quantity, checker)
             elif asked.head in headline and values(window.text) and passage.start == 0:
                 said = headline | {singular(w) for w in content_words(window.text)}
                 overlap = len(asked.modifiers & said)
@@ -98,6 +109,21 @@ def timeline_rows(
         return []
     rows.sort(key=lambda r: (r.published is None, r.published or "", r.marker))
     return rows[:MAX_ROWS]
+
+
+def _measures(asked: Quantity, quantity: Quantity) -> bool:
+    """Whether a figure of `quantity` can be a value of what the question asks about: the same head, or a
+    head the question names beside its own ("the inflation rate": "inflation rose to 3.8%"; "the price of
+    a monthly pass": "the monthly pass went up to 110 crowns")."""
+    return quantity.head == asked.head or quantity.head in asked.modifiers
+
+
+def _overlap(asked: Quantity, quantity: Quantity, checker: Checker) -> int:
+    """How nearly the figure's quantity is named as asked: the question's words it has (its head among
+    them), or words the embedding model finds synonyms ("home loan rate": "average mortgage rate")."""
+    words = quantity.modifiers | {quantity.head}
+    checker.lexicon.vectors([*asked.modifiers, *words])
+    return sum(1 for w in asked.modifiers if checker.found(w, set(words), {stem(x) for x in words}))
 
 
 def timeline_text(rows: list[TimelineRow]) -> str:
