@@ -61,14 +61,14 @@ def _cli_add(url: str, root: Path) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
-def test_a_feed_is_added_with_one_command_dated_sourced_and_with_its_copies_collapsed(site, tmp_path):
+def test_a_feed_is_added_by_one_command_dated_sourced_copies_collapsed_a_change_timelined(site, tmp_path):
     done = _cli_add(site.url("/feed.xml"), tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count("fetched: ") == 5 and "added 5," in done.stdout, done.stdout
+    assert done.stdout.count("fetched: ") == 6 and "added 6," in done.stdout, done.stdout
     assert "copies of one story" in done.stderr, done.stderr
     assistant = _assistant(tmp_path)
     articles = _by_url(assistant)
-    assert len(articles) == 5 and len(list((tmp_path / "corpus").iterdir())) == 5
+    assert len(articles) == 6 and len(list((tmp_path / "corpus").iterdir())) == 6
     expected = {  # path: (title, date, outlet, author): the page's own first, else the feed's
         "2025/06/ports-reopen.html": (
             "Ports reopen after a twelve-day strike",
@@ -100,6 +100,12 @@ def test_a_feed_is_added_with_one_command_dated_sourced_and_with_its_copies_coll
             "Harbour Gazette",
             "Lena Park",
         ),
+        "2025/06/freight-rates-ease.html": (
+            "Freight rates from Shanghai ease as the rush fades",
+            "2025-06-24",
+            "Harbour Gazette",
+            "Mira Osei",
+        ),
     }
     for path, (doc_id, entry) in articles.items():
         assert (entry.title, entry.published, entry.outlet, entry.author) == expected[path], path
@@ -122,12 +128,22 @@ def test_a_feed_is_added_with_one_command_dated_sourced_and_with_its_copies_coll
     assert since == {
         "2025-06-10",
         "2025-06-18",
+        "2025-06-24",
     }  # the copper copy of 06-06 is not shown, its original is older
+
+    # How the freight rate changed: a dated table, one row a report, each its own sentence and citation.
+    timeline = assistant.ask("How did container freight rates from Shanghai change?")
+    assert [(r.published, r.outlet) for r in timeline.timeline] == [
+        ("2025-06-10", "Example Wire"),
+        ("2025-06-24", "Harbour Gazette"),
+    ], timeline.text
+    assert "rose 40%" in timeline.timeline[0].text and "fell 15%" in timeline.timeline[1].text
+    assert [c.published for c in timeline.citations] == ["2025-06-10", "2025-06-24"]
 
     # Fetched again: the same files, updated in place (nothing changed, so nothing is indexed again).
     again = assistant.add_url(site.url("/feed.xml"))
-    assert sorted(again.fetched) == sorted(d for d, _ in articles.values()) and len(again.unchanged) == 5
-    assert len(list((tmp_path / "corpus").iterdir())) == 5
+    assert sorted(again.fetched) == sorted(d for d, _ in articles.values()) and len(again.unchanged) == 6
+    assert len(list((tmp_path / "corpus").iterdir())) == 6
 
 
 def test_a_second_fetch_of_a_page_updates_its_file_and_another_page_never_overwrites_it(site, tmp_path):
@@ -286,7 +302,7 @@ def test_the_http_api_and_the_chat_add_links_as_editors_from_allowed_addresses_o
     with serving(tmp_path / "open", "--llm", "extractive", **allow) as running:
         url = running["url"] + "/v1/documents"
         added = httpx.post(url, json={"url": site.url("/feed.xml")}, timeout=300)
-        assert added.status_code == 200 and len(added.json()["fetched"]) == 5, added.text
+        assert added.status_code == 200 and len(added.json()["fetched"]) == 6, added.text
         listed = {d["doc_id"]: d for d in httpx.get(url).json()["documents"]}
         copies = {d: e["copy_of"] for d, e in listed.items() if e["copy_of"]}
         [(surges, record)] = copies.items()
