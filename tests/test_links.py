@@ -323,7 +323,7 @@ def test_the_http_api_and_the_chat_add_links_as_editors_from_allowed_addresses_o
             )
         chat = Client(running["url"], analytics_enabled=False, verbose=False)
         said = chat.predict(site.url("/2025/06/ports-reopen.html"), api_name="/add_link")
-        assert "unchanged 10" in said and "fetched: ports-reopen-after" in said, said
+        assert "unchanged 11" in said and "fetched: ports-reopen-after" in said, said
         job = chat.submit(COPPER, "", "", api_name="/chat")
         job.result(timeout=120)
         panel = job.outputs()[-1][1]

@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable
 
 from ..results import Passage, TimelineRow
-from ..text import stem
 from .quantities import Quantity, noun, quantity_before, singular, values
 from .support import Checker, content_words, windows
 from .support import names as support_names
@@ -80,9 +79,9 @@ def timeline_rows(
             found = [v for v in values(window.text) if _measures(asked, v.quantity)]
             modifiers: frozenset[str] | None = None
             if found:
-                value = max(found, key=lambda v: _overlap(asked, v.quantity, checker))
+                value = max(found, key=lambda v: _overlap(asked, v.quantity))
                 modifiers = (value.quantity.modifiers | {value.quantity.head}) - {asked.head}
-                overlap = _overlap(asked, value.quantity, checker)
+                overlap = _overlap(asked, value.quantity)
             elif asked.head in headline and values(window.text) and passage.start == 0:
                 said = headline | {singular(w) for w in content_words(window.text)}
                 overlap = len(asked.modifiers & said)
@@ -118,12 +117,11 @@ def _measures(asked: Quantity, quantity: Quantity) -> bool:
     return quantity.head == asked.head or quantity.head in asked.modifiers
 
 
-def _overlap(asked: Quantity, quantity: Quantity, checker: Checker) -> int:
+def _overlap(asked: Quantity, quantity: Quantity) -> int:
     """How nearly the figure's quantity is named as asked: the question's words it has (its head among
-    them), or words the embedding model finds synonyms ("home loan rate": "average mortgage rate")."""
-    words = quantity.modifiers | {quantity.head}
-    checker.lexicon.vectors([*asked.modifiers, *words])
-    return sum(1 for w in asked.modifiers if checker.found(w, set(words), {stem(x) for x in words}))
+    them). Words only: the embedding model's synonyms are too loose here ("loan" is near both "mortgage"
+    and "interest", so a home-loan timeline kept the key rate's rows)."""
+    return len(asked.modifiers & (quantity.modifiers | {quantity.head}))
 
 
 def timeline_text(rows: list[TimelineRow]) -> str:
