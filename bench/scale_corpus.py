@@ -89,11 +89,23 @@ def build_scale_index(size: int, settings: Settings, cache_root: Path) -> tuple[
     started = time.perf_counter()
     store, _ = EmbeddedStore.open_for_update(folder)
     store.manifest.revision = 1
+    written, told = 0, started
     for chunks, vectors in synthetic_batches(size, settings):
         store.add(chunks, vectors)
+        written += len(chunks)
+        if time.perf_counter() - told > 30:
+            told = time.perf_counter()
+            rate = written / (told - started)
+            print(f"  embedded build: {written:,} of {size:,} chunks, {rate:.0f} a second, "
+                  f"≈ {(size - written) / rate / 60:.1f} min left", flush=True)  # fmt: skip
     store.manifest.documents.update(synthetic_documents(size))
     store.save_manifest()
+    keywords = time.perf_counter()
     store.rebuild_keyword_index()
+    if size >= 100_000:
+        print(f"  embedded build: keyword index (bm25s) built in {time.perf_counter() - keywords:.0f} s",
+              flush=True)  # fmt: skip
+    store.close()
     seconds = time.perf_counter() - started
     took.write_text(f"{seconds:.1f}")
     return folder, seconds, False
