@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -195,13 +196,13 @@ def build_server_index(
     try:
         with chroma_server(folder / "chroma-data", folder / "chroma.log") as server:
             settings = Settings.from_env(corpus_dir=settings.corpus_dir, chroma_url=server.url)
-            for attempt in range(3):
+            for attempt in range(10):
                 if _write_server_index(size, settings, started, deadline):
                     break
                 print(f"  server build: lost the writer lease (attempt {attempt + 1}); going on from the "
                       "documents recorded", flush=True)  # fmt: skip
             else:
-                raise RuntimeError("the server build lost the writer lease three times")
+                raise RuntimeError("the server build lost the writer lease ten times")
             peak = server.peak()
     finally:
         server_store.WRITE_BATCH = batch_was
@@ -243,7 +244,8 @@ def _write_server_index(size: int, settings: Settings, started: float, deadline:
                     told = now
                     print(f"  server build: {written:,} of {size:,} rows, {rate:.0f} rows/s, "
                           f"≈ {left / 60:.1f} min left", flush=True)  # fmt: skip
-                if written >= 4 * BATCH and time.monotonic() + left > deadline:
+                # Judged on a tenth of the rows at least: the first batches run beside whatever started then.
+                if written >= max(4 * BATCH, size // 10) and time.monotonic() + left > deadline:
                     raise OverBudget(
                         f"{written:,} rows in {now - started:.0f} s ({rate:.0f} rows/s): the whole "
                         f"{size:,} would take ≈ {size / rate / 60:.0f} min, past the time budget"
@@ -410,7 +412,7 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=300, help="articles for the ingest pairs (0: skip)")
     parser.add_argument("--sentences", type=int, default=24, help="sentences an article (24)")
     parser.add_argument("--pairs", type=int, default=3, help="ingest pairs, which goes first alternating (3)")
-    parser.add_argument("--write-batch", type=int, default=2000, help="rows an upsert in the server build")
+    parser.add_argument("--write-batch", type=int, default=1000, help="rows an upsert in the server build")
     parser.add_argument(
         "--budget-minutes", type=float, default=120, help="a build that would end later stops"
     )
@@ -420,6 +422,8 @@ def main() -> None:
     if args.child:
         child(*args.child)
         return
+    # Stopped (kill PID), it still stops the Chroma servers it started: the context managers' exits run.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     deadline = time.monotonic() + args.budget_minutes * 60
     print(machine(), flush=True)
     modes = [m for m in args.modes.split(",") if m]
