@@ -272,6 +272,10 @@ def child(mode: str, target: str) -> None:
     from assistant.models.embeddings import get_embedding_model
 
     questions = [q.question for q in load_questions(ROOT / "eval_questions.yaml")][:QUESTIONS]
+    if os.environ.get("BENCH_TORCH_THREADS"):  # --torch-threads
+        import torch
+
+        torch.set_num_threads(int(os.environ["BENCH_TORCH_THREADS"]))
     model = get_embedding_model()
     model.get_query_embedding("warm up")
     out: dict[str, Any] = {"model_rss": memory(os.getpid(), "VmRSS")}
@@ -416,6 +420,9 @@ def main() -> None:
     parser.add_argument(
         "--budget-minutes", type=float, default=120, help="a build that would end later stops"
     )
+    parser.add_argument(
+        "--torch-threads", type=int, default=0, help="torch threads of the readers (0: its own)"
+    )
     parser.add_argument("--build-only", action="store_true", help="build (or find cached) indexes, no reads")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "TARGET"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -425,6 +432,8 @@ def main() -> None:
     # Stopped (kill PID), it still stops the Chroma servers it started: the context managers' exits run.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     deadline = time.monotonic() + args.budget_minutes * 60
+    if args.torch_threads:  # a question's embedding on a loaded machine (see run_child)
+        os.environ["BENCH_TORCH_THREADS"] = str(args.torch_threads)
     print(machine(), flush=True)
     modes = [m for m in args.modes.split(",") if m]
     cache = Path(os.environ.get("ASSISTANT_BENCH_CACHE", Path.home() / ".cache" / "assistant" / "bench"))
