@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -50,19 +51,12 @@ def write_mixed_corpus(corpus_dir: Path, folder: Path, documents: int, sentences
     return folder
 
 
-def build_scale_index(size: int, settings: Settings, cache_root: Path) -> tuple[Path, float | None, bool]:
-    """The index folder for `size` chunks, the seconds its build took (None: not recorded) and whether it
-    came from the cache."""
-    folder = cache_root / f"scale-{size}-r{RECIPE}"
-    took = folder / "build-seconds"
-    if (folder / "bm25" / "revision").exists():
-        return folder, float(took.read_text()) if took.exists() else None, True
-    started = time.perf_counter()
+def synthetic_batches(size: int, settings: Settings) -> Iterator[tuple[list[Chunk], list[list[float]]]]:
+    """The `size` synthetic chunks and their vectors, BATCH at a time (whole documents of 100 chunks each):
+    the same chunks for every store they are written to."""
     texts = corpus_sentences(settings.corpus_dir)
     vectors = np.array(get_embedding_model().get_text_embedding_batch(texts))
     rng = random.Random(size)
-    store, _ = EmbeddedStore.open_for_update(folder)
-    store.manifest.revision = 1
     for offset in range(0, size, BATCH):
         chunks, chunk_vectors = [], []
         for n in range(offset, min(size, offset + BATCH)):
@@ -72,14 +66,46 @@ def build_scale_index(size: int, settings: Settings, cache_root: Path) -> tuple[
             text = " ".join(texts[i] for i in picks)
             chunks.append(Chunk(f"{doc_id}:{n}", doc_id, doc_id, "synthetic", text, 0, 0, ""))
             chunk_vectors.append((vector / np.linalg.norm(vector)).tolist())
-        store.add(chunks, chunk_vectors)
-    for d in range((size + 99) // 100):
-        doc_id = f"synthetic-{d:05d}"
-        store.manifest.documents[doc_id] = DocEntry(
-            "synthetic", min(100, size - d * 100), doc_id, "", time.time()
+        yield chunks, chunk_vectors
+
+
+def synthetic_documents(size: int) -> dict[str, DocEntry]:
+    """The manifest's entries of the synthetic documents (100 chunks each)."""
+    return {
+        f"synthetic-{d:05d}": DocEntry(
+            "synthetic", min(100, size - d * 100), f"synthetic-{d:05d}", "", time.time()
         )
+        for d in range((size + 99) // 100)
+    }
+
+
+def build_scale_index(size: int, settings: Settings, cache_root: Path) -> tuple[Path, float | None, bool]:
+    """The index folder for `size` chunks, the seconds its build took (None: not recorded) and whether it
+    came from the cache."""
+    folder = cache_root / f"scale-{size}-r{RECIPE}"
+    took = folder / "build-seconds"
+    if (folder / "bm25" / "revision").exists():
+        return folder, float(took.read_text()) if took.exists() else None, True
+    started = time.perf_counter()
+    store, _ = EmbeddedStore.open_for_update(folder)
+    store.manifest.revision = 1
+    written, told = 0, started
+    for chunks, vectors in synthetic_batches(size, settings):
+        store.add(chunks, vectors)
+        written += len(chunks)
+        if time.perf_counter() - told > 30:
+            told = time.perf_counter()
+            rate = written / (told - started)
+            print(f"  embedded build: {written:,} of {size:,} chunks, {rate:.0f} a second, "
+                  f"≈ {(size - written) / rate / 60:.1f} min left", flush=True)  # fmt: skip
+    store.manifest.documents.update(synthetic_documents(size))
     store.save_manifest()
+    keywords = time.perf_counter()
     store.rebuild_keyword_index()
+    if size >= 100_000:
+        print(f"  embedded build: keyword index (bm25s) built in {time.perf_counter() - keywords:.0f} s",
+              flush=True)  # fmt: skip
+    store.close()
     seconds = time.perf_counter() - started
     took.write_text(f"{seconds:.1f}")
     return folder, seconds, False
