@@ -53,6 +53,14 @@ def row(
     )
 
 
+def print_rows() -> None:
+    """The figures gathered (ROWS) as one Markdown table, then the machine they were measured on."""
+    print("\n| figure | p50 | p95 | baseline p50 | ratio | target |\n| --- | --- | --- | --- | --- | --- |")
+    for r in ROWS:
+        print("| " + " | ".join(r) + " |")
+    print(f"\nMachine: {machine()}")
+
+
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())  # fmt: skip
@@ -270,10 +278,7 @@ def main() -> None:
             bench_scale([int(s) for s in args.scales.split(",")], texts[:20])
         bench_answers(assistant, [q for q in questions if q.answerable][: args.answers])
         bench_serve(Path(tmp), texts[1])
-    print("\n| figure | p50 | p95 | baseline p50 | ratio | target |\n| --- | --- | --- | --- | --- | --- |")
-    for r in ROWS:
-        print("| " + " | ".join(r) + " |")
-    print(f"\nMachine: {machine()}")
+    print_rows()
 
 
 if __name__ == "__main__":

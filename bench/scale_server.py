@@ -38,10 +38,10 @@ sys.path.insert(0, str(ROOT))
 
 from assistant import Assistant, Settings  # noqa: E402
 from assistant.evaluation.questions import load_questions  # noqa: E402
+from assistant.indexing.server_store import start_chroma_run  # noqa: E402
 from assistant.models.model_server import free_port, stop  # noqa: E402
-from bench.run import ROWS, machine, row  # noqa: E402
+from bench.run import ROWS, machine, print_rows, row  # noqa: E402
 
-CHROMA = Path(sys.executable).parent / "chroma"  # the chromadb package's own server
 CORPUS = ROOT / "docs_corpus"
 QUESTIONS = 20  # the first 20 evaluation questions, each asked twice, as bench/run.py's scale rows
 TARGETS = {100_000: "≤ 50 ms p50", 1_000_000: "≤ 100 ms p50"}
@@ -79,28 +79,11 @@ class ChromaProcess:
     """A real `chroma run --path <path> --host 127.0.0.1 --port <free port>`, its output in `log`."""
 
     def __init__(self, path: Path, log: Path) -> None:
-        import httpx
-
         self.path = path
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         path.mkdir(parents=True, exist_ok=True)
-        where = ["--path", str(path), "--host", "127.0.0.1", "--port", str(self.port)]
-        with log.open("a") as out:
-            self.proc = subprocess.Popen(
-                [str(CHROMA), "run", *where], stdout=out, stderr=subprocess.STDOUT,
-                env=os.environ | {"ANONYMIZED_TELEMETRY": "False"},
-            )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                if httpx.get(self.url + "/api/v2/heartbeat", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        stop(self.proc)
-        raise RuntimeError(f"chroma run did not answer its heartbeat: {log.read_text()[-2000:]}")
+        self.proc = start_chroma_run(path, self.port, log, timeout=120)
 
     def peak(self) -> float:
         return memory(self.proc.pid)
@@ -443,10 +426,7 @@ def main() -> None:
             bench_ingest(tmp, args.articles, args.sentences, args.pairs)
         for size in [int(s) for s in args.scales.split(",") if s]:
             bench_scale(size, modes, cache, args.write_batch, deadline, args.build_only)
-    print("\n| figure | p50 | p95 | baseline p50 | ratio | target |\n| --- | --- | --- | --- | --- | --- |")
-    for r in ROWS:
-        print("| " + " | ".join(r) + " |")
-    print(f"\nMachine: {machine()}")
+    print_rows()
 
 
 if __name__ == "__main__":

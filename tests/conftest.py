@@ -145,9 +145,6 @@ def serve_on(
                 stop(proc)
 
 
-CHROMA = Path(sys.executable).parent / "chroma"  # the chromadb package's own server
-
-
 class ChromaRun:
     """A real `chroma run --path <path> --host 127.0.0.1 --port <free port>`, started and stopped at will
     (on the same port and data each time): its output is in `log`."""
@@ -156,26 +153,12 @@ class ChromaRun:
         self.path, self.log = path, log
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[str] | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        import httpx
+        from assistant.indexing.server_store import start_chroma_run
 
-        where = ["--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)]
-        with self.log.open("a") as log:
-            self.proc = subprocess.Popen(
-                [str(CHROMA), "run", *where], stdout=log, stderr=subprocess.STDOUT, text=True,
-                env=os.environ | {"ANONYMIZED_TELEMETRY": "False"},
-            )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                if httpx.get(self.url + "/api/v2/heartbeat", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"chroma run did not answer its heartbeat: {self.log.read_text()[-2000:]}")
+        self.proc = start_chroma_run(self.path, self.port, self.log, timeout=60)
 
     def stop(self) -> None:
         from assistant.models.model_server import stop

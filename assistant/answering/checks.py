@@ -24,13 +24,13 @@ between that and the reader.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass, field
 
 from ..results import Citation, Context, Passage, SentenceCheck
 from ..text import NOT_A_CLAIM, NUMBER, aliases_in
 from .citations import cite, join_initials, markers_in, normalise_markers, split_sentences, strip_markers
+from .dates import month_of, names_month
 from .evidence import question_parts
 from .quantities import current_value, values
 from .support import (
@@ -366,7 +366,14 @@ def _later_figures(
     return found
 
 
+# The labels of a changed figure from dated reports: "Latest (report of D): …", "Earlier (report of D): …".
 LATEST = "Latest"
+EARLIER_DATED = "Earlier"
+
+
+def _report_dates(markers: list[int], passages: list[Passage]) -> list[str]:
+    """The dates of the dated reports these markers cite, oldest first (undated ones left out)."""
+    return sorted(d for m in markers if (d := passages[m - 1].published))
 
 
 # A question that wants the value in force now: the answer says as of which report.
@@ -379,10 +386,10 @@ def _date_latest(kept: list[_Kept], passages: list[Passage], label: str) -> None
     """ "As of the report of 2026-09-09, …" for a "now" question ("The report of 2026-09-09, …" for "when",
     whose answer may say only "on Wednesday"): the first sentence from a dated report is dated, unless the
     answer already says which report is the latest."""
-    if any(k.text.startswith((LATEST, "Earlier (")) for k in kept):
+    if any(k.text.startswith((LATEST, f"{EARLIER_DATED} (")) for k in kept):
         return
     for k in kept:
-        dates = sorted(d for m in k.markers if (d := passages[m - 1].published))
+        dates = _report_dates(k.markers, passages)
         if dates:
             text = YES_OR_NO.sub("", k.text)
             k.text = f"{label} {dates[-1]}, {_continuing(text)}"
@@ -396,8 +403,8 @@ def _after(passage: Passage, context: Context) -> bool:
 
 def _older(passage: Passage, sentence: _Kept, context: Context) -> bool:
     """Whether the passage's report came out before every dated report the sentence cites."""
-    dates = [d for m in sentence.markers if (d := context.passages[m - 1].published)]
-    return bool(passage.published and dates and passage.published < min(dates))
+    dates = _report_dates(sentence.markers, context.passages)
+    return bool(passage.published and dates and passage.published < dates[0])
 
 
 def _restated_later(passage: Passage, sentence: _Kept, figure: str, context: Context) -> bool:
@@ -422,14 +429,14 @@ def _reported_by(kept: list[_Kept], checks: list[SentenceCheck], context: Contex
     """For a question about a time ("in April 2026"), the sentences whose reports came out by then, or later
     but saying it of that month ("3.8% in February", reported in March); the others are removed."""
     assert context.as_of
-    month = dt.date.fromisoformat(context.as_of).strftime("%B")
-    names_month = re.compile(rf"\b{month}\b")
     out = []
     for k in kept:
         late = bool(k.markers) and all(_after(context.passages[m - 1], context) for m in k.markers)
         said = [f"{w.before} {w.text}" for w in k.windows] or [k.text]
-        if late and not any(names_month.search(text) for text in said):
-            reason = f"its report came out after {context.as_of} and does not say it of {month}"
+        if late and not any(names_month(context.as_of, text) for text in said):
+            reason = (
+                f"its report came out after {context.as_of} and does not say it of {month_of(context.as_of)}"
+            )
             checks[:] = [
                 SentenceCheck(c.text, c.markers, "removed", reason) if c.text == k.text else c for c in checks
             ]
@@ -454,11 +461,11 @@ def _continuing(text: str) -> str:
 
 def _mark_stale(stale: _Kept, passages: list[Passage]) -> None:
     """The sentence a later figure replaces, said to be the earlier one (with its report's date)."""
-    if stale.text.startswith(EARLIER) or stale.text.startswith("Earlier ("):
+    if stale.text.startswith((EARLIER, f"{EARLIER_DATED} (")):
         return
-    dates = sorted(d for m in stale.markers if (d := passages[m - 1].published))
+    dates = _report_dates(stale.markers, passages)
     text = YES_OR_NO.sub("", stale.text)
-    stale.text = _dated(text, dates[-1], "Earlier") if dates else EARLIER + text
+    stale.text = _dated(text, dates[-1], EARLIER_DATED) if dates else EARLIER + text
 
 
 def _later_reports(kept: list[_Kept], context: Context) -> list[tuple[_Kept, str, int, str, str]]:
@@ -470,7 +477,7 @@ def _later_reports(kept: list[_Kept], context: Context) -> list[tuple[_Kept, str
     said = " ".join(k.text for k in kept)
     found: list[tuple[_Kept, str, int, str, str]] = []
     for holder in list(kept):
-        dates = [d for m in holder.markers if (d := passages[m - 1].published)]
+        dates = _report_dates(holder.markers, passages)
         if not dates:
             continue
         for value in values(strip_markers(holder.text)):
@@ -478,7 +485,7 @@ def _later_reports(kept: list[_Kept], context: Context) -> list[tuple[_Kept, str
                 continue
             latest: tuple[str, str, int, str] | None = None
             for i, passage in enumerate(passages):
-                if not passage.published or passage.published <= max(dates) or _after(passage, context):
+                if not passage.published or passage.published <= dates[-1] or _after(passage, context):
                     continue
                 for window in windows(passage.text, passage.title):
                     now = None if window.pair else current_value(window.text, value.quantity)

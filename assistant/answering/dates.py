@@ -51,15 +51,30 @@ class DateRange:
         """What the range left out, for the reader: "Only articles published 2025-06-01 to 2025-06-30 were
         searched (3 of 8); 5 undated articles were left out." """
         inside = len(self.doc_ids(documents))
-        undated = sum(1 for entry in documents.values() if entry.published is None)
         span = (
             f"{self.since} to {self.until}" if self.since and self.until
             else f"since {self.since}" if self.since else f"until {self.until}"
         )  # fmt: skip
-        text = f"Only articles published {span} were searched ({inside} of {len(documents)})"
-        if undated:
-            text += f"; {undated} undated {'article was' if undated == 1 else 'articles were'} left out"
-        return text + "."
+        searched = f"Only articles published {span} were searched ({inside} of {len(documents)})"
+        return f"{searched}{_undated(documents)}."
+
+
+def _undated(documents: Mapping[str, DocEntry]) -> str:
+    """ "; 2 undated articles were left out" (any date filter leaves them out), or "" when none is."""
+    undated = sum(1 for entry in documents.values() if entry.published is None)
+    if not undated:
+        return ""
+    return f"; {undated} undated {'article was' if undated == 1 else 'articles were'} left out"
+
+
+def month_of(day: str) -> str:
+    """The month's name of an ISO date, as an article names it: "April" for 2026-04-30."""
+    return dt.date.fromisoformat(day).strftime("%B")
+
+
+def names_month(day: str, text: str) -> bool:
+    """Whether text names the month of the ISO date `day` ("inflation was 3.6% in April")."""
+    return bool(re.search(rf"\b{month_of(day)}\b", text))
 
 
 _MONTHS = "january february march april may june july august september october november december".split()
@@ -81,7 +96,6 @@ class AskedTime:
     published by its end, and from later ones only where they name it."""
 
     until: str  # ISO date: the last day of the month (or the day) asked about
-    month: str  # its month's name, as a later report would name it ("April")
     label: str  # as the question puts it: "April 2026"
 
     @classmethod
@@ -100,7 +114,12 @@ class AskedTime:
         except ValueError:
             return None
         name = match.group("month").capitalize()
-        return cls(end.isoformat(), name, f"{day} {name} {year}" if day else f"{name} {year}")
+        return cls(end.isoformat(), f"{day} {name} {year}" if day else f"{name} {year}")
+
+    @property
+    def month(self) -> str:
+        """The month's name, as a later report would name it ("April")."""
+        return month_of(self.until)
 
     def doc_ids(self, documents: Mapping[str, DocEntry], text: Callable[[str], str]) -> set[str]:
         """The articles published by the time asked about, and those published soon after that name its
@@ -110,19 +129,13 @@ class AskedTime:
         for doc_id, entry in documents.items():
             if entry.published is None or entry.published > late:
                 continue
-            if entry.published <= self.until or self.names_month(text(doc_id)):
+            if entry.published <= self.until or names_month(self.until, text(doc_id)):
                 out.add(doc_id)
         return out
 
-    def names_month(self, text: str) -> bool:
-        return bool(re.search(rf"\b{self.month}\b", text))
-
     def note(self, searched: int, documents: Mapping[str, DocEntry]) -> str:
-        undated = sum(1 for entry in documents.values() if entry.published is None)
-        text = (
+        return (
             f"The question asks about {self.label}: only articles published by {self.until}, and later ones "
             f"naming {self.month}, were searched ({searched} of {len(documents)})"
+            f"{_undated(documents)}."
         )
-        if undated:
-            text += f"; {undated} undated {'article was' if undated == 1 else 'articles were'} left out"
-        return text + "."

@@ -28,10 +28,15 @@ import hashlib
 import itertools
 import json
 import logging
+import os
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, fields
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, chroma_address
@@ -472,3 +477,31 @@ def _client(url: str, timeout: float) -> Any:
             client._server._session.timeout = httpx.Timeout(timeout, connect=CONNECT_TIMEOUT)
             _clients[url] = client
         return _clients[url]
+
+
+def start_chroma_run(path: Path, port: int, log: Path, timeout: float) -> subprocess.Popen[bytes]:
+    """`chroma run --path path --host 127.0.0.1 --port port`, the chromadb package's own server as
+    docs/deploy.md starts it (telemetry off), its output appended to `log`, once it answers its heartbeat:
+    the tests and the bench start theirs here. RuntimeError with the log's end when it has not answered
+    within `timeout` seconds (the process is stopped)."""
+    import httpx
+
+    from ..models.model_server import stop
+
+    chroma = Path(sys.executable).parent / "chroma"
+    where = ["--path", str(path), "--host", "127.0.0.1", "--port", str(port)]
+    with log.open("a") as out:
+        proc = subprocess.Popen(
+            [str(chroma), "run", *where], stdout=out, stderr=subprocess.STDOUT,
+            env=os.environ | {"ANONYMIZED_TELEMETRY": "False"},
+        )  # fmt: skip
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    stop(proc)
+    raise RuntimeError(f"chroma run did not answer its heartbeat: {log.read_text()[-2000:]}")
