@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 
 from ..results import Passage, TimelineRow
+from .citations import append_marker
 from .quantities import Quantity, noun, quantity_before, singular, values
 from .support import Checker, content_words, windows
 from .support import names as support_names
@@ -126,8 +127,6 @@ def _overlap(asked: Quantity, quantity: Quantity) -> int:
 
 def timeline_text(rows: list[TimelineRow]) -> str:
     """The timeline as plain text, a row a line: "2026-03-11 (Norvik Wire): The bank raised … [2]"."""
-    from .citations import append_marker
-
     lines = []
     for row in rows:
         where = f"{row.published or 'undated'}" + (f" ({row.outlet})" if row.outlet else "")
