@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,6 +54,7 @@ class Assistant:
         self.settings = settings or Settings.from_env(**base)
         self._pipeline: RagPipeline | None = None
         self._generator: Generator | None = None
+        self._reopening: threading.Thread | None = None  # a newer revision being opened beside this one
         self._lock = threading.Lock()
         self._llm_lock = threading.Lock()
 
@@ -249,33 +251,73 @@ class Assistant:
     def pipeline(self) -> RagPipeline:
         """The answering pipeline over the open index (an internal: tests and the bench look inside it; tools
         should use the methods above). Reopened when another process (`assistant ingest`, another chat
-        server's upload) has finished changing the index: the next question sees the new articles."""
+        server's upload) has finished changing the index: the next question sees the new articles. On a
+        Chroma server the new revision is opened in a thread beside the old one, which goes on answering
+        until it is ready; a question waits for it at most `refresh_wait` seconds."""
         with self._lock:
-            if self._pipeline is not None and self._pipeline.retriever.store.outdated():
-                log.info("the index %s changed: reopening it", self._pipeline.retriever.store.where)
-                self._close_pipeline()
+            if self._pipeline is not None and self._reopening is None:
+                store = self._pipeline.retriever.store
+                if store.outdated():
+                    log.info("the index %s changed: reopening it", store.where)
+                    if store.opens_beside:
+                        self._reopening = threading.Thread(
+                            target=self._reopen_beside, name="reopen-index", daemon=True
+                        )
+                        self._reopening.start()
+                    else:
+                        self._close_pipeline()
+            reopening = self._reopening
+        if reopening is not None:
+            reopening.join(self.settings.refresh_wait)
+        with self._lock:
             if self._pipeline is None:
-                from .answering.evidence import SentenceVectors
-                from .answering.pipeline import RagPipeline
-                from .answering.retrieval import HybridRetriever
-                from .indexing.store import open_store
-                from .models.embeddings import get_embedding_model
-
-                store = open_store(self.settings)
-                embed_model = get_embedding_model()
-                vectors = SentenceVectors(embed_model)
-                self._pipeline = RagPipeline(
-                    self.settings,
-                    HybridRetriever(store, embed_model),
-                    embed_model,
-                    vectors,
-                    self._get_generator(vectors),
-                    self.model,
-                )
+                self._pipeline = self._open_pipeline()
             return self._pipeline
 
+    def _open_pipeline(self) -> RagPipeline:
+        from .answering.evidence import SentenceVectors
+        from .answering.pipeline import RagPipeline
+        from .answering.retrieval import HybridRetriever
+        from .indexing.store import open_store
+        from .models.embeddings import get_embedding_model
+
+        store = open_store(self.settings)
+        embed_model = get_embedding_model()
+        vectors = SentenceVectors(embed_model)
+        return RagPipeline(
+            self.settings,
+            HybridRetriever(store, embed_model),
+            embed_model,
+            vectors,
+            self._get_generator(vectors),
+            self.model,
+        )
+
+    def _reopen_beside(self) -> None:
+        """Open the index's newer revision while the old pipeline answers, then put it in its place (a
+        question on its way to the old store is asked again: StoreClosedError). If it cannot be opened,
+        the old one stays and the next question tries again."""
+        started = time.perf_counter()
+        try:
+            fresh = self._open_pipeline()
+        except Exception as exc:  # the server went away, the index was dropped: said by the next question
+            log.warning("reopening the index failed (%s): answering from the revision before", exc)
+            with self._lock:
+                if self._reopening is threading.current_thread():
+                    self._reopening = None
+            return
+        with self._lock:
+            if self._reopening is not threading.current_thread():  # this process changed the index since
+                fresh.retriever.store.close()
+                return
+            self._close_pipeline()
+            self._pipeline = fresh
+        log.info("the index reopened at its new revision in %.1f s", time.perf_counter() - started)
+
     def _close_pipeline(self) -> None:
-        """Forget the pipeline and close its store (a query already on its way to it is asked again)."""
+        """Forget the pipeline and close its store (a query already on its way to it is asked again), and
+        any revision being opened beside it."""
+        self._reopening = None
         if self._pipeline is not None:
             self._pipeline.retriever.store.close()
             self._pipeline = None

@@ -47,6 +47,10 @@ class Settings:
     # lacks; only a removal on purpose does, for everyone. The open-source server has no login: keep it on a
     # private network.
     chroma_url: str | None = None
+    # When another process has changed the index on the Chroma server, a replica opens the new revision
+    # (its texts read and its keyword index built: ≈ 10 s at 100,000 chunks) beside the one it answers from;
+    # a question waits at most this many seconds for it, then is answered from the revision before.
+    refresh_wait: float = 3.0
     history_turns: int = 6
     # Local model.
     model_path: Path | None = None  # a GGUF of your own; default: the packaged Qwen2.5-Coder-1.5B
@@ -119,8 +123,9 @@ class Settings:
             raise AssistantError(
                 f"evidence_words must be 0 (whole passages) or more, got {self.evidence_words}"
             )
-        if self.write_wait < 0:
-            raise AssistantError(f"write_wait must be 0 seconds or more, got {self.write_wait:g}")
+        for name in ("write_wait", "refresh_wait"):
+            if getattr(self, name) < 0:
+                raise AssistantError(f"{name} must be 0 seconds or more, got {getattr(self, name):g}")
         if self.fetch_timeout <= 0 or self.fetch_max_bytes < 1 or self.feed_max_items < 1:
             raise AssistantError(
                 "fetch_timeout, fetch_max_bytes and feed_max_items must be above 0, got "

@@ -312,6 +312,61 @@ def test_replicas_with_other_folders_keep_each_others_articles_and_a_removal_is_
     assert _held(chroma.url) == _chunk_ids(CORPUS)
 
 
+def test_a_replica_answers_from_the_revision_before_while_it_reopens_the_new_one(
+    chroma: ChromaRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """At 100,000 chunks a replica takes ≈ 10 s to open a new revision (its texts read, its keyword index
+    built): questions meanwhile are answered from the revision before, after `refresh_wait` at most.
+    The build is slowed here to stand for a large index; everything else is real."""
+    from assistant import Assistant
+    from assistant.answering import retrieval
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for path in sorted(CORPUS.iterdir())[:2]:
+        shutil.copy(path, corpus)
+    writer = _assistant(chroma.url, corpus, tmp_path, "writer")
+    writer.ingest()
+    readers = {
+        wait: Assistant(
+            corpus_dir=tmp_path / "none", chroma_url=chroma.url, llm="extractive", refresh_wait=wait
+        )
+        for wait in (0.5, 30.0)
+    }
+    for reader in readers.values():
+        assert all(p.doc_id != "valmora" for p in reader.retrieve(VALMORA_QUESTION, k=8))
+
+    build = retrieval.HybridRetriever.__init__
+    slow = 4.0
+
+    def slow_build(self: Any, *args: Any, **kwargs: Any) -> None:
+        time.sleep(slow)
+        build(self, *args, **kwargs)
+
+    monkeypatch.setattr(retrieval.HybridRetriever, "__init__", slow_build)
+    (tmp_path / "valmora.txt").write_text(VALMORA)
+    assert writer.add_files([tmp_path / "valmora.txt"]).added == ["valmora"]
+
+    # A short wait: answered at once from the revision before, which lacks the new article...
+    started = time.perf_counter()
+    before = readers[0.5].retrieve(VALMORA_QUESTION, k=8)
+    assert time.perf_counter() - started < slow - 1
+    assert all(p.doc_id != "valmora" for p in before)
+    answer = readers[0.5].ask(VALMORA_QUESTION)  # a whole answer too, from the old revision
+    assert "12-day" not in answer.text
+    # ... and the new revision takes its place once it is open, with no question waiting for it.
+    deadline = time.monotonic() + 30
+    while readers[0.5].retrieve(VALMORA_QUESTION, k=1)[0].doc_id != "valmora":
+        assert time.monotonic() < deadline, "the new revision never replaced the old one"
+        time.sleep(0.5)
+    assert "12-day" in readers[0.5].ask(VALMORA_QUESTION).text
+
+    # A wait longer than the build: the question waits for the new revision and is answered from it.
+    started = time.perf_counter()
+    assert readers[30.0].retrieve(VALMORA_QUESTION, k=1)[0].doc_id == "valmora"
+    assert time.perf_counter() - started >= slow - 0.5
+
+
 def _chat(url: str, question: str) -> httpx.Response:
     return httpx.post(
         url + "/v1/chat/completions",

@@ -178,6 +178,8 @@ class ChromaServer:
 class ServerStore(IndexStore):
     """An index on a Chroma server. Readers come from `open`, the one writer from `updating`."""
 
+    opens_beside = True
+
     def __init__(
         self, server: ChromaServer, state: dict[str, dict[str, Any]], lease: WriterLease | None = None
     ) -> None:

@@ -148,6 +148,11 @@ class IndexStore(ABC):
     @abstractmethod
     def save_manifest(self) -> None: ...
 
+    # Whether a second store of the same index can be opened while this one still answers. A Chroma server's
+    # stores are views over HTTP: yes. An embedded folder's Chroma client is one per folder in a process, so
+    # the old store must be closed before the new one opens.
+    opens_beside: bool = False
+
     @abstractmethod
     def outdated(self) -> bool:
         """Whether another process has since finished a change of the index (a newer revision, its keyword

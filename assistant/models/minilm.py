@@ -48,36 +48,41 @@ class MiniLM:
             width = max(len(ids[i]) for i in batch)
             padded = self.torch.tensor([ids[i] + [0] * (width - len(ids[i])) for i in batch])
             mask = self.torch.tensor([[1] * len(ids[i]) + [0] * (width - len(ids[i])) for i in batch])
-            for i, vector in zip(batch, self._forward(padded, mask), strict=True):
+            with self.torch.inference_mode():
+                pooled = self._pool(self.hidden(padded, mask), mask)
+            for i, vector in zip(batch, pooled, strict=True):
                 vectors[i] = vector
         return vectors
 
-    def _forward(self, ids: Any, mask: Any) -> list[list[float]]:
+    def hidden(self, ids: Any, mask: Any) -> Any:
+        """The encoder's last hidden states, (batch, tokens, 384), for token ids and their mask."""
         torch, w = self.torch, self.weights
         F = torch.nn.functional
-        with torch.inference_mode():
-            x = (
-                w["embeddings.word_embeddings.weight"][ids]
-                + w["embeddings.position_embeddings.weight"][: ids.shape[1]]
-                + w["embeddings.token_type_embeddings.weight"][0]
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][: ids.shape[1]]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
+        x = self._norm(x, "embeddings.LayerNorm")
+        keep = mask[:, None, None, :].bool()  # (batch, 1, 1, tokens): padding is never attended to
+        for n in range(self.layers):
+            p = f"encoder.layer.{n}."
+            q, k, v = (
+                self._heads(self._linear(x, p + f"attention.self.{m}")) for m in ("query", "key", "value")
             )
-            x = self._norm(x, "embeddings.LayerNorm")
-            keep = mask[:, None, None, :].bool()  # (batch, 1, 1, tokens): padding is never attended to
-            for n in range(self.layers):
-                p = f"encoder.layer.{n}."
-                q, k, v = (
-                    self._heads(self._linear(x, p + f"attention.self.{m}")) for m in ("query", "key", "value")
-                )
-                context = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)
-                context = context.transpose(1, 2).reshape(x.shape)
-                x = self._norm(
-                    x + self._linear(context, p + "attention.output.dense"), p + "attention.output.LayerNorm"
-                )
-                hidden = F.gelu(self._linear(x, p + "intermediate.dense"))
-                x = self._norm(x + self._linear(hidden, p + "output.dense"), p + "output.LayerNorm")
-            weights = mask[:, :, None].to(x.dtype)
-            pooled = (x * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-            return F.normalize(pooled, p=2, dim=1).tolist()
+            context = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)
+            context = context.transpose(1, 2).reshape(x.shape)
+            x = self._norm(
+                x + self._linear(context, p + "attention.output.dense"), p + "attention.output.LayerNorm"
+            )
+            hidden = F.gelu(self._linear(x, p + "intermediate.dense"))
+            x = self._norm(x + self._linear(hidden, p + "output.dense"), p + "output.LayerNorm")
+        return x
+
+    def _pool(self, x: Any, mask: Any) -> list[list[float]]:
+        weights = mask[:, :, None].to(x.dtype)
+        pooled = (x * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+        return self.torch.nn.functional.normalize(pooled, p=2, dim=1).tolist()
 
     def _linear(self, x: Any, name: str) -> Any:
         return self.torch.nn.functional.linear(
