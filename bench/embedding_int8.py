@@ -89,10 +89,6 @@ def exact(name: str, value: float, target: str = "") -> None:
     print(f"  {name}: {value:.4f}", flush=True)
 
 
-def top(vectors: Any, query: Any, k: int) -> list[int]:
-    return [int(i) for i in (vectors @ query).argsort()[::-1][:k]]
-
-
 def main() -> None:
     import numpy as np
     import torch
@@ -138,21 +134,19 @@ def main() -> None:
     cosine = (ref * q8).sum(1)
     exact("cosine between a chunk's two vectors, mean", float(cosine.mean()))
     exact("cosine between a chunk's two vectors, min", float(cosine.min()))
-    answerable = [q for q in load_questions(ROOT / "eval_questions.yaml") if q.sources]
+    answerable = [q for q in load_questions(ROOT / "eval_questions.yaml") if q.answerable]
     k = settings.top_k
     hits = {"today": 0, "int8": 0}
     overlap, shift = [], []
     for q in answerable:
-        picked = {}
+        picked, best = {}, {}
         for name, model, vectors in (("today", today, ref), ("int8", int8, q8)):
-            query = np.array(model.embed([q.question])[0])
-            picked[name] = top(vectors, query, k)
+            scores = vectors @ np.array(model.embed([q.question])[0])  # cosines: the vectors are normalised
+            picked[name] = {int(i) for i in scores.argsort()[::-1][:k]}
+            best[name] = float(scores.max())
             hits[name] += any(chunks[i].doc_id in q.sources for i in picked[name])
-            if name == "today":
-                best = float((vectors @ query).max())
-            else:
-                shift.append(abs(float((vectors @ query).max()) - best))
-        overlap.append(len(set(picked["today"]) & set(picked["int8"])) / k)
+        overlap.append(len(picked["today"] & picked["int8"]) / k)
+        shift.append(abs(best["int8"] - best["today"]))
     n = len(answerable)
     exact(f"dense hit@{k}, today, {n} answerable questions", hits["today"] / n)
     exact(f"dense hit@{k}, int8", hits["int8"] / n, target="within 0.01 of today")
