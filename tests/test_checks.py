@@ -127,6 +127,17 @@ def test_a_blank_where_the_claim_should_be_never_survives():
     assert checked.refused and "blank" in checked.sentences[0].reason
 
 
+def test_a_stray_quote_mark_with_a_marker_is_not_an_answer_sentence():
+    checked = _check(
+        'Bessent called a deal in 90 days "nearly impossible" [1]. " [1]',
+        "What did Bessent say about a deal in 90 days?",
+        [BESSENT],
+    )
+    assert not checked.refused and checked.text.endswith("[1].")
+    assert [s.status for s in checked.sentences] == ["supported", "removed"]
+    assert checked.sentences[1].reason == "it states nothing"
+
+
 def test_a_swapped_speaker_is_removed():
     passage = Passage(
         "xi",
@@ -263,6 +274,78 @@ def test_a_question_with_two_sides_gets_each_side_with_its_passage():
     assert "actively" in checked.text and "denied" in checked.text
     assert sorted(checked.differ) == [1, 2]
     assert any(s.reason.endswith("the sources differ") for s in checked.sentences)
+
+
+def test_the_other_side_is_never_the_sentence_the_answer_already_cites():
+    meetings = Passage(
+        "meetings",
+        "Race",
+        "However, a White House official stated that some low-level direct meetings and a phone call "
+        "between U.S. and Chinese officials took place this week.",
+        0.6,
+        0,
+        150,
+    )
+    checked = _check(
+        "Yes, a White House official stated that some low-level direct meetings and a phone call between "
+        "U.S. and Chinese officials took place this week [1].",
+        "Did U.S. and Chinese officials hold low-level meetings this week?",
+        [meetings, DENIAL],
+    )
+    # Not the "However, …" of the very sentence the answer gives, nor another passage saying it again.
+    assert not checked.refused and checked.text.count("low-level direct meetings") == 1
+    assert not any(s.reason.endswith("the sources differ") for s in checked.sentences)
+
+
+OBSERVERS = Passage(
+    "observers",
+    "Talks",
+    "Amid these tensions, some observers believe a phone call between Donald Trump and Xi Jinping could "
+    "revive the stalled negotiations.",
+    0.6,
+    0,
+    140,
+)
+
+
+def test_a_view_given_to_a_name_when_its_passage_gives_it_to_unnamed_observers_is_removed():
+    checked = _check(
+        "China says that a phone call between Donald Trump and Xi Jinping could revive the stalled "
+        "negotiations [1].",
+        "How could the stalled negotiations be revived?",
+        [OBSERVERS],
+    )
+    assert checked.sentences[0].status == "removed" and "observers saying it" in checked.sentences[0].reason
+    # The same claim given to whom the passage gives it stands.
+    checked = _check(
+        "Some observers believe a phone call between Donald Trump and Xi Jinping could revive the stalled "
+        "negotiations [1].",
+        "How could the stalled negotiations be revived?",
+        [OBSERVERS],
+    )
+    assert not checked.refused and checked.sentences[0].status == "supported"
+
+
+def test_what_does_x_say_is_met_only_by_x_speaking():
+    assert Asked.of("What does China say about the talks?").speaker == "China"
+    bessent = Passage(
+        "bessent-talks", "Talks", "Bessent said further talks with China are expected in the coming weeks.",
+        0.6, 0, 80,
+    )  # fmt: skip
+    checked = _check(
+        "Further talks with China are expected in the coming weeks [1].",
+        "What does China say about the talks?",
+        [bessent],
+    )
+    assert checked.refused  # Bessent's words are not China's
+    guo = Passage(
+        "guo", "Talks", "Chinese foreign ministry spokesperson Guo Jiakun said the talks had not begun.",
+        0.6, 0, 80,
+    )  # fmt: skip
+    checked = _check(
+        "Guo Jiakun said the talks had not begun [1].", "What does China say about the talks?", [guo]
+    )
+    assert not checked.refused
 
 
 CURRENT = Passage(

@@ -98,6 +98,10 @@ def test_deterministic_metrics():
     assert retrieval_scores(q, _answer("").passages) == {"hit": 1.0, "rr": 0.5, "facts_retrieved": 1.0}
     cites = citation_scores(_answer("Tariffs fell from 145% to 30% [2]. Bessent spoke [2]. No marker here."))
     assert cites == {"citation_coverage": pytest.approx(2 / 3), "citation_precision": 0.5}
+    # What the checks note after the answer (a part the articles do not answer) is not an answer sentence.
+    noted = "Tariffs fell from 145% to 30% [2]. The articles do not answer this part: “Who said it?”"
+    assert citation_scores(_answer(noted))["citation_coverage"] == 1.0
+    assert citation_scores(_answer(noted.replace(" [2]", "")))["citation_coverage"] == 0.0
 
 
 def test_the_judge_reads_what_the_model_read():

@@ -63,6 +63,7 @@ QUESTION_TERMS = 0.6
 MODEL_QUESTION_TERMS = 0.4
 FIGURE_QUESTION_TERMS = 0.3
 COUNTER_TERMS = 0.4  # the other side must be about the same thing
+RESTATES = 0.8  # a passage sentence whose words the answer holds this much of says nothing new
 # A sentence that ends where its claim should be: "… was [1].", "… by [2]."
 BLANK = re.compile(
     r"\b(?:is|are|was|were|be|been|by|of|to|the|a|an|as|at|from|with|named|called)\s*(?:\[\d+\]\s*)+[.!?]?\s*$",
@@ -75,6 +76,10 @@ MODEL_REFUSAL = re.compile(
     re.I,
 )
 REFUSAL_WORDS = 8  # "No, the articles do not answer this question."
+# What the checks append to an answer, after its sentences: the parts, and the figures, no passage answers.
+# Notes, not claims: they cite nothing.
+PART_NOT_ANSWERED = "The articles do not answer"
+NOTHING_FOR = "The articles give nothing for"
 
 
 def _key(word: str) -> str:
@@ -155,6 +160,10 @@ def check_reply(raw: str, context: Context, checker: Checker) -> Checked:
         sentence = LIST_MARK.sub("", sentence).strip()
         markers = markers_in(sentence)
         if not strip_markers(sentence):
+            continue
+        if not re.search(r"\w", strip_markers(sentence)):
+            # A stray quote mark or dash the model left between sentences ("\" [3]"): it states nothing.
+            checks.append(SentenceCheck(sentence, tuple(markers), "removed", "it states nothing"))
             continue
         if MODEL_REFUSAL.search(sentence) and (is_refusal(sentence) or not _claims(sentence)):
             checks.append(
@@ -256,9 +265,9 @@ def check_reply(raw: str, context: Context, checker: Checker) -> Checked:
     if unanswered and len(unanswered) < len(asked_parts):
         parts = " ".join(f"“{_as_question(p)}”" for p in unanswered)
         which = "this part" if len(unanswered) == 1 else "these parts"
-        text += f" The articles do not answer {which}: {parts}"
+        text += f" {PART_NOT_ANSWERED} {which}: {parts}"
     if unstated:
-        text += f" The articles give nothing for {', '.join(unstated)}."
+        text += f" {NOTHING_FOR} {', '.join(unstated)}."
         unanswered += [f"anything for {figure}" for figure in unstated]
     return Checked(text, citations, False, checks, made_up, unanswered, differ=differ)
 
@@ -288,8 +297,10 @@ def _other_side(
     for i, passage in enumerate(context.passages):
         for window in windows(passage.text, passage.title, checker.article(passage.doc_id)):
             text = window.text.strip()
-            if window.pair or text in said or len(text.split()) < 5:
+            if window.pair or len(text.split()) < 5:
                 continue
+            if checker.coverage(content_words(text), Window(said))[0] >= RESTATES:
+                continue  # the answer's own sentence ("However, …"), or a passage saying it again
             if negated(text) == answer_denies and not COUNTER.search(text):
                 continue
             where = window.paragraph or text

@@ -79,7 +79,8 @@ PAIR_GAIN = 0.15
 SPEECH_VERBS = (
     "said|says|say|stated|states|told|tells|noted|notes|emphasized|emphasised|asserted|asserts|"
     "acknowledged|replied|added|remarked|warned|stressed|expressed|announced|revealed|claimed|argued|"
-    "indicated|suggested|conceded|explained|insisted|mentioned|maintained|declared|analyzed|pointed out"
+    "indicated|suggested|conceded|explained|insisted|mentioned|maintained|declared|analyzed|pointed out|"
+    "denied|denies"
 )
 _SPEECH = re.compile(rf"\b(?:{SPEECH_VERBS})\b")
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
@@ -511,10 +512,20 @@ def same_name(a: str, b: str) -> bool:
     return stem(plain(a.split()[-1])) in {stem(plain(w)) for w in b.split()}
 
 
+# A passage's unnamed holders of a view: "some observers believe …", "analysts fear …". An answer that gives
+# the view to a name ("China says …") has someone else saying it.
+GROUP_SPEAKS = re.compile(
+    r"\b(observers|analysts|experts|economists|critics|commentators|insiders|investors|traders|sources)\s+"
+    rf"(?:have\s+|had\s+)?(?:{SPEECH_VERBS}|believe[sd]?|think|thinks|thought|fears?|feared|expects?|expected)\b",
+    re.I,
+)
+
+
 def wrong_speaker(sentence: str, context: str) -> str | None:
-    """The sentence says someone said it, and the passage has someone else saying it."""
+    """The sentence says someone said it, and the passage has someone else saying it (a name, or an
+    unnamed group holding the view)."""
     mine = {s for s in speakers(sentence, exact=True) if s != "?"}
-    theirs = speakers(context)
+    theirs = speakers(context) or {m.group(1).lower() for m in GROUP_SPEAKS.finditer(context)}
     if not mine or not theirs or "?" in theirs:
         return None
     if any(same_name(s, t) for s in mine for t in theirs):
@@ -543,7 +554,7 @@ _WHICH_NAMED = re.compile(
     r"accounts?|organi[sz]ations?|institutions?|think tanks?|person|people|individuals?)\b",
     re.I,
 )
-_SAID_BY = re.compile(rf"\bdid\s+(.+?)\s+(?:{SPEECH_VERBS}|say|tell|state)\b", re.I)
+_SAID_BY = re.compile(rf"\b(?:did|does|do)\s+(.+?)\s+(?:{SPEECH_VERBS}|say|tell|state)\b", re.I)
 NUMBER_WORDS = re.compile(
     r"\b(?:dozen|dozens|hundreds?|thousands?|millions?|billions?|half|double|twice)\b", re.I
 )

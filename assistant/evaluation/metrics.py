@@ -42,12 +42,23 @@ def read_scores(question: EvalQuestion, answer: Answer) -> dict[str, float]:
     return {"facts_read": float(facts_ok(question, " ".join(read_contexts(answer))))}
 
 
+def claims(text: str) -> str:
+    """The answer's own sentences: what the checks note after them (the parts no passage answers) cites
+    nothing, and is not counted against its citations."""
+    from ..answering.checks import NOTHING_FOR, PART_NOT_ANSWERED
+
+    for note in (PART_NOT_ANSWERED, NOTHING_FOR):
+        text = text.split(f" {note} ")[0]
+    return text
+
+
 def citation_scores(answer: Answer) -> dict[str, float]:
     """coverage: share of answer sentences with a marker; precision: share of (sentence, cited passage)
-    pairs where the passage supports the sentence (its numbers are there, and most of its words)."""
+    pairs where the passage supports the sentence (its numbers are there, and most of its words). The
+    checks' notes on what the articles do not answer are not the answer's sentences."""
     from ..answering.citations import markers_in, split_sentences
 
-    sentences = [s for s in split_sentences(answer.text) if s.strip()]
+    sentences = [s for s in split_sentences(claims(answer.text)) if s.strip()]
     cited = [s for s in sentences if markers_in(s)]
     pairs = [(s, m) for s in cited for m in markers_in(s)]
     supported = sum(1 for s, m in pairs if support(s, answer.passages[m - 1].text) >= CITATION_SUPPORT)
