@@ -4,7 +4,7 @@ question's terms against the passages that answer it. No model: words match by s
 
 from assistant.answering.checks import Grounds, check_reply
 from assistant.answering.citations import normalise_markers, split_sentences
-from assistant.answering.support import Asked, Checker, Lexicon
+from assistant.answering.support import Asked, Checker, Lexicon, speakers
 from assistant.results import Context, Passage
 
 GENEVA = Passage(
@@ -346,6 +346,26 @@ def test_what_does_x_say_is_met_only_by_x_speaking():
         "Guo Jiakun said the talks had not begun [1].", "What does China say about the talks?", [guo]
     )
     assert not checked.refused
+
+
+def test_a_he_who_speaks_is_someone_the_sentence_before_names():
+    # "He" is Bessent, whom the sentence before names: his words are not China's. The question's speaker
+    # met by a "he" whose sentence before names no one is still possible.
+    passage = Passage(
+        "bessent-he", "Talks",
+        "Bessent remains optimistic about talks between President Trump and Chinese President Xi Jinping. "
+        "He emphasized that the Chinese government will be responsive once Trump sets out his expectations.",
+        0.6, 0, 80,
+    )  # fmt: skip
+    checked = _check(
+        "The Chinese government will be responsive once Trump sets out his expectations [1].",
+        "What does China say about the talks?",
+        [passage],
+    )
+    assert checked.refused
+    assert speakers("Trade fell. He emphasized that talks will go on.", resolve=True) == {"?"}
+    spoke = 'Press secretary Karoline Leavitt spoke on Monday. She replied: "Be patient."'
+    assert speakers(spoke, resolve=True) == {"Karoline Leavitt"}
 
 
 CURRENT = Passage(

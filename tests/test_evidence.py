@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from assistant import Assistant
+from assistant.answering.coverage import missing_names
 from assistant.answering.evidence import (
     RELEVANCE_GAP,
     Evidence,
@@ -219,3 +220,11 @@ def test_headings_are_never_evidence(extractive_assistant):
             "Did the trade talks hit a roadblock?", [passage], extractive_assistant.pipeline.embed_model
         )
         assert [e.text for e in ranked] == ["Bessent said the talks were a bit stalled."]
+
+
+def test_a_country_or_body_named_another_way_is_not_a_missing_name():
+    passage = Passage(
+        "eu", "Talks", "European officials offered to buy more natural gas from the U.S.", 0.6, 0, 80
+    )
+    assert missing_names("What did Brussels put on the table for Washington?", [passage]) == []
+    assert missing_names("What did Brazil offer Washington?", [passage]) == ["Brazil"]

@@ -606,7 +606,7 @@ TOWARDS = re.compile(
 
 
 def _speaks(name: str, text: str) -> bool:
-    who = speakers(text)
+    who = speakers(text, resolve=True)
     return "?" in who or any(same_name(name, s) for s in who)
 
 

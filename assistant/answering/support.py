@@ -486,10 +486,11 @@ def changes(text: str) -> list[tuple[str, str]]:
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9%)][.!?])[\"”’]?\s+(?=[A-Z\"“])")
 
 
-def speakers(text: str, exact: bool = False) -> set[str]:
+def speakers(text: str, exact: bool = False, resolve: bool = False) -> set[str]:
     """Who may be speaking in text: the names in the words before a speech verb ("Guo said", "a post by the
     account Yuyuantantian, affiliated with CCTV, indicated"), or the first after one ("said Guo Jiakun");
-    "?" for a pronoun ("she replied"). exact: only the name nearest the verb (a sentence's own speaker)."""
+    "?" for a pronoun ("she replied"). exact: only the name nearest the verb (a sentence's own speaker).
+    resolve: a pronoun is one of those the sentence before it names, where text holds that sentence."""
     found: set[str] = set()
     for verb in _SPEECH.finditer(text):
         lead = _SENTENCE_END.split(text[max(0, verb.start() - 80) : verb.start()])[-1]  # this sentence's
@@ -497,12 +498,20 @@ def speakers(text: str, exact: bool = False) -> set[str]:
         after = names(text[verb.end() : verb.end() + 40], skip_first=False)
         tail = lead.split()
         if tail and tail[-1].lower() in PRONOUNS:
-            found.add("?")
+            earlier = _SENTENCE_END.split(text[: verb.start()])
+            found.update((resolve and len(earlier) > 1 and referents(earlier[-2])) or {"?"})
         elif before:
             found.update(before[-1:] if exact else before)
         elif after:
             found.add(after[0])
     return found
+
+
+def referents(sentence: str) -> set[str]:
+    """Whom a "he" or "she" opening the next sentence may stand for: the people and bodies this sentence
+    names past its first word ("… between Trump and Xi Jinping." "He emphasized …"); none when it names no
+    one but countries."""
+    return {n for n in names(sentence) if alias_of(n) is None}
 
 
 def same_name(a: str, b: str) -> bool:
