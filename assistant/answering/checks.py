@@ -159,9 +159,10 @@ def check_reply(raw: str, context: Context, checker: Checker) -> Checked:
     for sentence in split_sentences(reply):
         sentence = LIST_MARK.sub("", sentence).strip()
         markers = markers_in(sentence)
-        if not strip_markers(sentence):
+        bare = strip_markers(sentence)
+        if not bare:
             continue
-        if not re.search(r"\w", strip_markers(sentence)):
+        if not re.search(r"\w", bare):
             # A stray quote mark or dash the model left between sentences ("\" [3]"): it states nothing.
             checks.append(SentenceCheck(sentence, tuple(markers), "removed", "it states nothing"))
             continue
@@ -292,6 +293,7 @@ def _other_side(
     """The passage sentence, on the question's subject, that takes the other side of what the answer says
     (a denial where it asserts, an assertion where it denies, a "however"), with its marker."""
     said = " ".join(k.text for k in kept)
+    answer = Window(said)
     answer_denies = negated(said)
     best: tuple[float, str, int] | None = None
     for i, passage in enumerate(context.passages):
@@ -299,7 +301,7 @@ def _other_side(
             text = window.text.strip()
             if window.pair or len(text.split()) < 5:
                 continue
-            if checker.coverage(content_words(text), Window(said))[0] >= RESTATES:
+            if checker.coverage(content_words(text), answer)[0] >= RESTATES:
                 continue  # the answer's own sentence ("However, …"), or a passage saying it again
             if negated(text) == answer_denies and not COUNTER.search(text):
                 continue
