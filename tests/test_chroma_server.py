@@ -484,3 +484,31 @@ def test_two_serve_replicas_on_one_chroma_server(chroma: ChromaRun, tmp_path: Pa
         }
         for running in (a, b):
             assert "Traceback" not in running["log"].read_text()
+
+
+def test_the_writer_lease_holds_while_the_server_answers_its_beats_slowly(chroma: ChromaRun):
+    # Behind a large upsert into a large index the server answered a beat in 2-3 s (900,000 rows,
+    # docs/benchmarks.md), and two such beats RENEW apart let the lease lapse mid-ingest. Here the real
+    # server's answers to the beats are held up that long: the lease must hold through several of them.
+    from assistant.config import Settings
+    from assistant.indexing.lease import MARGIN, RENEW, TTL, WriterLease
+    from assistant.indexing.server_store import ChromaServer
+
+    slow = (TTL - MARGIN - RENEW) / 2 + 0.3  # 2.8 s: two beats this slow, RENEW apart, overrun the lease
+
+    class Busy(ChromaServer):
+        def record(self, key: str) -> dict[str, Any] | None:
+            if threading.current_thread().name == "writer-lease":
+                time.sleep(slow)
+            return super().record(key)
+
+    server = Busy(Settings(chroma_url=chroma.url), create=True)
+    lease = WriterLease(server)
+    lease.acquire(wait=30)
+    try:
+        time.sleep(4 * slow)
+        lease.check()  # IndexBusyError once it lapsed
+        record = server.record("lease")
+        assert record is not None and record["holder"] == lease.holder and record["beat"] >= 2
+    finally:
+        lease.release()

@@ -60,6 +60,27 @@ def test_the_dated_questions_name_dated_articles_and_hold_both_kinds_in_both_hal
             assert any(o.lower() in text or o in dates for o in options), (q.id, fact)
 
 
+def test_the_held_out_questions_name_real_articles_and_are_not_the_tuned_ones():
+    held_out = load_questions(ROOT / "eval_holdout.yaml")
+    tuned = load_questions(ROOT / "eval_questions.yaml")
+    assert len({q.id for q in held_out}) == len(held_out) >= 30
+    assert not {q.question.lower() for q in held_out} & {q.question.lower() for q in tuned}
+    articles = {p.stem: load_document(p).text.lower() for p in (ROOT / "docs_corpus").iterdir()}
+    for q in held_out:
+        assert set(q.sources) <= set(articles), q.id
+        assert bool(q.facts) == q.answerable, q.id
+        text = " ".join(articles[s] for s in q.sources)
+        for fact in q.facts:
+            assert any(o.lower() in text for o in (fact if isinstance(fact, list) else [fact])), (q.id, fact)
+    twins: dict[str, list[EvalQuestion]] = {}
+    for q in held_out:
+        if q.kind == "pair":
+            twins.setdefault(q.id[:-1], []).append(q)
+    for number, pair in twins.items():
+        answerable, unanswerable = sorted(pair, key=lambda q: q.id)
+        assert answerable.answerable and not unanswerable.answerable, number
+
+
 def test_each_half_holds_ten_of_every_new_kind_and_twins_stay_together():
     questions = load_questions(ROOT / "eval_questions.yaml")
     for kind in GENERALISATION_KINDS:
