@@ -117,7 +117,8 @@ class WriterLease:
         the server answered slowly (behind a large upsert into a large index: 2-3 s at 900,000 rows) leaves
         less time to the next one, so two slow beats in a row do not let the lease lapse."""
         beat = 0
-        while not self._stop.wait(max(POLL, RENEW - (time.monotonic() - self._began))):
+        pause = RENEW - (time.monotonic() - self._began)
+        while not self._stop.wait(max(POLL, pause)):
             began = time.monotonic()
             if began - self._began > self.ttl - MARGIN:
                 self._lose(f"it was not renewed for {began - self._began:.0f} s")
@@ -131,6 +132,7 @@ class WriterLease:
                 self.server.put({RECORD: self._record(self.holder, beat)})
             except AssistantError as exc:  # the server is away: try again until the lease runs out
                 log.warning("could not renew the writer lease: %s", exc)
+                pause = RENEW / 2  # soon, but not in a burst of requests to a server that is down
                 continue
             # The beat counts only if it landed while the last one still held: a waiter can have stolen the
             # lease no sooner than TTL after the last beat was sent.
@@ -138,6 +140,7 @@ class WriterLease:
                 self._lose(f"renewing it took {time.monotonic() - began:.1f} s")
                 return
             self._began = began
+            pause = RENEW - (time.monotonic() - began)
 
     def _lose(self, why: str) -> None:
         self._lost = why
