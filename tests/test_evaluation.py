@@ -27,18 +27,24 @@ def _answer(text: str, abstained: bool = False) -> Answer:
     return Answer(text, [], abstained, passages, "q", "q", "m", {"total": 1.0, "retrieval": 0.02})
 
 
-def test_questions_file_covers_every_kind_and_names_real_articles():
-    questions = load_questions(ROOT / "eval_questions.yaml")
-    assert len(questions) >= 175 and len({q.id for q in questions}) == len(questions)
-    assert {q.kind for q in questions} == set(KINDS)
+def _facts_stated_by_their_seed_articles(questions: list[EvalQuestion]) -> None:
+    """Each question names seed articles, has facts only when answerable, and every required fact is
+    stated by an article it names (one of its options, at least)."""
     articles = {p.stem: load_document(p).text.lower() for p in (ROOT / "docs_corpus").iterdir()}
     for q in questions:
         assert set(q.sources) <= set(articles), q.id
         assert bool(q.facts) == q.answerable, q.id
-        # Every required fact is stated by an article the question names (one of its options, at least).
         text = " ".join(articles[s] for s in q.sources)
         for fact in q.facts:
             assert any(o.lower() in text for o in (fact if isinstance(fact, list) else [fact])), (q.id, fact)
+
+
+def test_questions_file_covers_every_kind_and_names_real_articles():
+    questions = load_questions(ROOT / "eval_questions.yaml")
+    assert len(questions) >= 175 and len({q.id for q in questions}) == len(questions)
+    assert {q.kind for q in questions} == set(KINDS)
+    _facts_stated_by_their_seed_articles(questions)
+    for q in questions:
         assert bool(q.history) == (q.kind == "followup"), q.id
 
 
@@ -65,13 +71,7 @@ def test_the_held_out_questions_name_real_articles_and_are_not_the_tuned_ones():
     tuned = load_questions(ROOT / "eval_questions.yaml")
     assert len({q.id for q in held_out}) == len(held_out) >= 30
     assert not {q.question.lower() for q in held_out} & {q.question.lower() for q in tuned}
-    articles = {p.stem: load_document(p).text.lower() for p in (ROOT / "docs_corpus").iterdir()}
-    for q in held_out:
-        assert set(q.sources) <= set(articles), q.id
-        assert bool(q.facts) == q.answerable, q.id
-        text = " ".join(articles[s] for s in q.sources)
-        for fact in q.facts:
-            assert any(o.lower() in text for o in (fact if isinstance(fact, list) else [fact])), (q.id, fact)
+    _facts_stated_by_their_seed_articles(held_out)
     twins: dict[str, list[EvalQuestion]] = {}
     for q in held_out:
         if q.kind == "pair":
