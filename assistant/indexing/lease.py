@@ -114,7 +114,7 @@ class WriterLease:
 
     def _beat(self) -> None:
         """Renew every RENEW seconds, counted from when the last beat began, until released or lost. A beat
-        the server answered slowly (behind a large upsert into a large index: 2-3 s at 900,000 rows) leaves
+        the server answered slowly (behind a large upsert into a large index: 2-4 s at 900,000 rows) leaves
         less time to the next one, so two slow beats in a row do not let the lease lapse."""
         beat = 0
         pause = RENEW - (time.monotonic() - self._began)
