@@ -512,3 +512,48 @@ def test_the_writer_lease_holds_while_the_server_answers_its_beats_slowly(chroma
         assert record is not None and record["holder"] == lease.holder and record["beat"] >= 2
     finally:
         lease.release()
+
+
+@pytest.mark.parametrize("seconds", [0.02, 60.0])
+def test_upserts_are_sized_to_the_time_the_server_takes(
+    chroma: ChromaRun, monkeypatch: pytest.MonkeyPatch, seconds: float
+):
+    # At 900,000 rows an upsert of 1,000 took the server 2-4 s and the lease's beats waited behind it
+    # (docs/benchmarks.md). Told an upsert should take 0.02 s, the real server's pace makes the next ones
+    # smaller; told 60 s, they stay at the most. Every row arrives either way.
+    from assistant.config import Settings
+    from assistant.indexing import server_store
+    from assistant.indexing.server_store import LEAST_BATCH, WRITE_BATCH, ChromaServer
+
+    monkeypatch.setattr(server_store, "WRITE_SECONDS", seconds)
+    server = ChromaServer(Settings(chroma_url=chroma.url), create=True)
+    sizes: list[int] = []
+    upsert = server.chunks.upsert
+
+    def counted(**kwargs: Any) -> None:
+        sizes.append(len(kwargs["ids"]))
+        upsert(**kwargs)
+
+    server.chunks.upsert = counted
+    rows = 3 * WRITE_BATCH
+    ids = [f"row-{i}" for i in range(rows)]
+    vectors = [[float(i % 7), 1.0, float(i % 3)] for i in range(rows)]
+    server.put_rows(ids, vectors, [{"doc_id": "d"}] * rows, [f"text {i}" for i in range(rows)])
+
+    assert sum(sizes) == rows and server.chunks.count() == rows
+    assert sizes[0] == WRITE_BATCH
+    if seconds < 1:
+        assert len(sizes) > 3 and max(sizes[1:]) < WRITE_BATCH and min(sizes[:-1]) >= LEAST_BATCH
+    else:
+        assert sizes == [WRITE_BATCH] * 3
+
+
+def test_the_next_upsert_size_follows_the_last_ones_pace():
+    from assistant.indexing.server_store import LEAST_BATCH, WRITE_BATCH, WRITE_SECONDS, next_batch
+
+    assert next_batch(500, 4 * WRITE_SECONDS, 500) == 125  # four times too slow: a quarter
+    assert next_batch(100, WRITE_SECONDS / 10, 100) == 200  # fast: grows, at most twofold
+    assert next_batch(WRITE_BATCH, 0.001, WRITE_BATCH) == WRITE_BATCH  # never past the most
+    assert next_batch(500, 1000.0, 500) == LEAST_BATCH  # never under the least
+    assert next_batch(30, 0.01, 500) == 500  # a short last call leaves the size
+    assert next_batch(30, 3 * WRITE_SECONDS, 500) == LEAST_BATCH  # a short but slow one still shrinks it

@@ -54,7 +54,9 @@ CHUNKS = "assistant_chunks"
 STATE = "assistant_state"
 FORMAT = 1  # how the server's records and rows are laid out; another one is refused, never rebuilt
 PAGE = 5000  # rows per get() (the server takes at most 5,461 a call)
-WRITE_BATCH = 500  # rows per upsert (with vectors as JSON, about 2 MB a request; under a second)
+WRITE_BATCH = 500  # most rows an upsert (with vectors as JSON, about 2 MB a request)
+WRITE_SECONDS = 1.0  # what an upsert of chunk rows should take: the lease's beats wait behind it (lease.py)
+LEAST_BATCH = 25  # fewest rows an upsert, however slow the server
 CONNECT_TIMEOUT = 5.0  # seconds; chromadb's own HTTP client waits for ever
 _INDEX, _DOC, _GONE = "index", "doc:", "gone:"
 
@@ -66,6 +68,7 @@ class ChromaServer:
     def __init__(self, settings: Settings, create: bool) -> None:
         assert settings.chroma_url is not None
         self.url = settings.chroma_url.strip().rstrip("/")
+        self.batch = WRITE_BATCH  # rows the next upsert of chunk rows (put_rows)
         self.where = f"on the Chroma server at {self.url}"
         with self.calling():
             client = _client(self.url, settings.request_timeout)
@@ -154,13 +157,20 @@ class ChromaServer:
     def put_rows(
         self, ids: list[str], vectors: list[list[float]], metas: list[dict], texts: list[str]
     ) -> None:
-        for start in range(0, len(ids), WRITE_BATCH):
-            end = start + WRITE_BATCH
+        """Upsert rows, as many a call as the server stores in about WRITE_SECONDS: an upsert's time grows
+        with the index (0.2 s for 500 rows into a small one, 2-4 s for 1,000 into 900,000 rows), and the
+        lease's beats wait behind it, so the size follows the last call's time."""
+        start = 0
+        while start < len(ids):
+            end = start + self.batch
+            began = time.monotonic()
             with self.calling():
                 self.chunks.upsert(
                     ids=ids[start:end], embeddings=vectors[start:end], metadatas=metas[start:end],
                     documents=texts[start:end],
                 )  # fmt: skip
+            self.batch = next_batch(min(end, len(ids)) - start, time.monotonic() - began, self.batch)
+            start = end
 
     def drop_rows(self, ids: list[str]) -> None:
         for start in range(0, len(ids), WRITE_BATCH):
@@ -173,6 +183,15 @@ class ChromaServer:
             return []
         with self.calling():
             return list(self.chunks.get(where={"doc_id": {"$in": doc_ids}}, include=[])["ids"])
+
+
+def next_batch(rows: int, seconds: float, batch: int) -> int:
+    """The rows of the next upsert, after one of `rows` took `seconds` (`batch` asked for): sized to take
+    WRITE_SECONDS at that pace, between LEAST_BATCH and WRITE_BATCH, growing at most twofold a call."""
+    if rows < batch and seconds <= WRITE_SECONDS:
+        return batch  # a short last call says little about a full one
+    pace = rows / max(seconds, 1e-3)
+    return max(LEAST_BATCH, min(WRITE_BATCH, 2 * batch, int(pace * WRITE_SECONDS)))
 
 
 class ServerStore(IndexStore):
