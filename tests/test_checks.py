@@ -583,3 +583,96 @@ def test_who_speaks_is_read_in_the_speech_verb_own_sentence():
     )
     assert "American" not in speakers(text) and "Trump" in speakers(text)
     assert "U.S" in " ".join(speakers("The U.S. trade team said it met 34 countries."))
+
+
+GUO = Passage(
+    "guo",
+    "Race",
+    '"If the U.S. really wants to resolve issues through dialogue, they should stop threatening China. '
+    'Applying maximum pressure on China is not the right way to deal with China," said Chinese Foreign '
+    "Ministry spokesperson Guo Jiakun.\n"
+    'Beijing also denied it is negotiating. "China and the U.S. have not conducted any negotiations," '
+    "Mr. Guo said.",
+    0.6,
+    0,
+    330,
+)
+
+
+def test_the_speaker_of_a_quote_is_named_after_it_not_inside_it():
+    # '"… deal with China," said … spokesperson Guo Jiakun': China is in the quote, Guo Jiakun speaks.
+    said = speakers(GUO.text.split("\n")[0])
+    assert "Guo Jiakun" in said and "China" not in said
+    assert speakers('"We are ready," said the White House. Guo Jiakun left.', exact=True) == {"White House"}
+    assert speakers('"No," he said.') == {"?"}  # a pronoun is still a pronoun
+    checked = _check("The articles do not answer this question.", "What did Guo Jiakun say?", [GUO])
+    assert not checked.refused and "maximum pressure" in checked.text
+
+
+def test_a_person_named_by_a_title_and_their_family_name_is_named():
+    # Chinese names put the family name first: "Mr. Guo" is Guo Jiakun, "Mr. Jiakun" would not be said.
+    assert CHECKER.names_missing(["Guo Jiakun"], '"… any negotiations," Mr. Guo said.') == []
+    assert CHECKER.names_missing(["Guo Jiakun"], "Mr. Wang said.") == ["Guo Jiakun"]
+    assert CHECKER.names_missing(["Karoline Leavitt"], "Ms. Leavitt said.") == []
+
+
+def test_the_role_a_who_question_asks_for_must_be_the_one_the_passage_gives():
+    # Bessent is named in the passage, but as a Treasury Secretary and negotiator, not a trade minister.
+    bessent = Passage(
+        "bessent2",
+        "Race",
+        "U.S. Treasury Secretary Bessent, the chief trade adviser and negotiator, expressed optimism about "
+        "a trade agreement with South Korea.",
+        0.6,
+        0,
+        140,
+    )
+    checked = _check("Bessent is South Korea's trade negotiator [1].", "Who is South Korea's trade minister?",
+                     [bessent])  # fmt: skip
+    assert checked.refused
+    amari = Passage(
+        "amari",
+        "Race",
+        "On Wednesday, Japan's Minister for Economic Revitalization, Akira Amari, will travel to Washington.",
+        0.6,
+        0,
+        100,
+    )
+    checked = _check("Akira Amari [1].", "Which Japanese minister travelled to Washington?", [amari])
+    assert not checked.refused and "Amari" in checked.text
+    # A spokeswoman is a spokesperson; who asks no role ("Who is Bessent?") is not held to one.
+    checked = _check("Guo Jiakun [1].", "Who is the foreign ministry's spokeswoman?", [GUO])
+    assert not checked.refused
+
+
+def test_which_automaker_is_answered_by_a_name_standing_by_that_word():
+    # Trump is a name the question does not give, but nothing calls him an automaker.
+    lobbying = Passage(
+        "autos",
+        "Autos",
+        "President Trump signed an executive order that grants exemptions to certain car and parts tariffs, "
+        "a move that follows intense lobbying from automakers. The order also restricts AI chip sales to "
+        "Chinese companies, notably including Huawei.",
+        0.6,
+        0,
+        230,
+    )
+    checked = _check(
+        "President Trump signed the order after lobbying from automakers [1].",
+        "Which automaker lobbied hardest for the auto parts exemption?",
+        [lobbying],
+    )
+    assert checked.refused
+    checked = _check("Huawei [1].", "Which Chinese company is named in the AI chip restrictions?", [lobbying])
+    assert not checked.refused and "Huawei" in checked.text
+    assert Asked.of("Which automaker lobbied hardest?").head == "automaker"
+
+
+def test_an_official_or_a_leader_asked_for_may_be_any_named_person():
+    # "Official" is what any minister or secretary is: it is not held to its own word as "minister" is.
+    said = 'U.S. Treasury Secretary Scott Bessent said a deal in 90 days was "nearly impossible".'
+    passage = Passage("bessent3", "Race", said, 0.6, 0, 90)
+    checked = _check(
+        "Scott Bessent [1].", 'Which U.S. official said a deal in 90 days was "nearly impossible"?', [passage]
+    )
+    assert not checked.refused and "Bessent" in checked.text

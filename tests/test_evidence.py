@@ -166,6 +166,29 @@ def test_a_short_question_matching_one_sentence_is_answered(extractive_assistant
     assert not answer.abstained and "National Economic Council" in answer.text
 
 
+def test_a_who_question_is_answered_by_a_person_in_the_role_it_asks_for(extractive_assistant):
+    # To the embedding model a minister, a secretary and an adviser are alike (0.56-0.57): the articles name
+    # Japan's minister, and Bessent (Treasury Secretary, chief trade adviser) beside India and South Korea.
+    japanese = "Which Japanese minister travelled to Washington for talks with Bessent?"
+    answer = extractive_assistant.ask(japanese)
+    assert not answer.abstained and "Amari" in answer.text
+    for question in (
+        "Which Indian minister travelled to Washington for talks with Bessent?",
+        "Who is South Korea's trade minister?",
+    ):
+        answer = extractive_assistant.ask(question)
+        assert answer.abstained, (question, answer.text)
+
+
+def test_what_a_spokesperson_said_is_found_where_the_quote_names_them_after_it(extractive_assistant):
+    # '"… not the right way to deal with China …," said Chinese Foreign Ministry spokesperson Guo Jiakun.'
+    answer = extractive_assistant.ask(
+        "What does the White House say about contacts with Chinese officials, and what does Guo Jiakun say?"
+    )
+    assert not answer.abstained and not answer.unanswered, answer.text
+    assert any("Guo" in c.text and "pressure" in c.text for c in answer.citations)
+
+
 def test_a_month_in_the_question_is_not_taken_for_a_missing_name(extractive_assistant):
     context = extractive_assistant.prepare_context(
         "By how much were U.S. tariffs on Chinese goods cut in May?"

@@ -45,6 +45,7 @@ from .support import (
     figures,
     meets_type,
     negated,
+    roles_missing,
     same_name,
     speakers,
     windows,
@@ -590,6 +591,10 @@ def _meets(
         return False
     if not meets_type(asked, strip_markers(sentence)):
         return False
+    if roles_missing(asked, where):
+        return False  # "Which Indian minister …": Bessent, whose paragraph gives no minister
+    if not any(checker.called(asked, w.text) for w in found):
+        return False  # "Which automaker …": Trump, in a sentence that mentions automakers
     coverage = checker.coverage_with_names(asked, Window(text, paragraph=where))
     # A figure the question names, found where the names are, is itself most of the match.
     return coverage >= (FIGURE_QUESTION_TERMS if asked.figures else terms)

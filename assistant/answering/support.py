@@ -239,6 +239,12 @@ def windows(passage: str, title: str = "", article: str = "") -> list[Window]:
     return out
 
 
+# Words between the name an answer gives and what a "which" question calls it (Checker.called).
+HEAD_NEAR = 6
+# A person by a title and one of their names: "Mr. Guo", "Ms. Leavitt".
+_TITLED = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+([A-Z][\w'’-]+)")
+
+
 class Checker:
     """The support and constraint checks over one lexicon."""
 
@@ -292,6 +298,37 @@ class Checker:
             return share
         return (share * total + found) / (total + named)
 
+    def called(self, asked: Asked, text: str) -> bool:
+        """Whether text gives a name the question does not, within HEAD_NEAR words of what the question
+        calls it ("Which automaker …?": "Chinese companies, notably including Huawei" for "Which company";
+        not "Trump signed an order … that follows intense lobbying from automakers"). A role must be its own
+        word (a minister is not a secretary); a kind of body may be a synonym (a firm, a company)."""
+        head = asked.head
+        if asked.type != "which-named" or not head or role_form(head) in _ANY_PERSON:
+            return True
+        spans = [(m.start(), plain(m.group())) for m in re.finditer(r"[\w'’.-]+", text)]
+        tokens = [t for _, t in spans]
+        self.lexicon.vectors([head, *tokens])
+        role = is_role(head)
+        want = role_form(head)
+
+        def is_head(token: str) -> bool:
+            if role_form(token) == want:
+                return True
+            return not role and self.lexicon.similarity(head, token) >= SYNONYM
+
+        heads = [i for i, t in enumerate(tokens) if is_head(t)]
+        for name in names(text, skip_first=False):
+            given = any(same_name(q, name) or same_name(name, q) for q in asked.names)
+            if given or alias_of(name) is not None:
+                continue
+            at = text.find(name)
+            where = max((i for i, (start, _) in enumerate(spans) if start <= at), default=0)
+            last = where + len(name.split()) - 1
+            if any(where - HEAD_NEAR <= h <= last + HEAD_NEAR for h in heads):
+                return True
+        return False
+
     @staticmethod
     def names_missing(wanted: list[str], text: str) -> list[str]:
         """The names of `wanted` that text does not mention: a country or body by any of its aliases, a
@@ -299,13 +336,15 @@ class Checker:
         groups = aliases_in(text)
         stems = {stem(w) for w in _WORD.findall(plain(text))}
         out = []
+        titled = {stem(plain(m.group(1))) for m in _TITLED.finditer(text)}
         for name in wanted:
             named = aliases_in(name)
             last = name.split()[-1]
             if named and (alias_of(last) or len(name.split()) == 1 or alias_of(name)):
                 if not named <= groups:
                     out.append(name)
-            elif stem(plain(last)) not in stems:
+            elif stem(plain(last)) not in stems and not {stem(plain(w)) for w in name.split()} & titled:
+                # "Mr. Guo" names Guo Jiakun too: a family name may come first.
                 out.append(name)
         return out
 
@@ -497,7 +536,14 @@ def speakers(text: str, exact: bool = False, resolve: bool = False) -> set[str]:
         before = names(lead, skip_first=False)
         after = names(text[verb.end() : verb.end() + 40], skip_first=False)
         tail = lead.split()
-        if tail and tail[-1].lower() in PRONOUNS:
+        if _QUOTE_CLOSED.search(lead):
+            # '"… not effective," said Chinese Foreign Ministry spokesperson Guo Jiakun': the names before
+            # the verb are the quote's; the speaker is the person after it, past the body they speak for.
+            attribution = _SENTENCE_END.split(text[verb.end() : verb.end() + 90])[0]
+            named = names(attribution, skip_first=False)
+            people = [n for n in named if alias_of(n) is None]
+            found.update((people or named)[:1] if exact else named)
+        elif tail and tail[-1].lower() in PRONOUNS:
             earlier = _SENTENCE_END.split(text[: verb.start()])
             found.update((resolve and len(earlier) > 1 and referents(earlier[-2])) or {"?"})
         elif before:
@@ -507,11 +553,30 @@ def speakers(text: str, exact: bool = False, resolve: bool = False) -> set[str]:
     return found
 
 
+# A quote that ends where its attribution begins: '…," said', '…?" asked'.
+_QUOTE_CLOSED = re.compile(r"[,!?][\"”’]\s*$")
+
+
 def referents(sentence: str) -> set[str]:
-    """Whom a "he" or "she" opening the next sentence may stand for: the people and bodies this sentence
-    names past its first word ("… between Trump and Xi Jinping." "He emphasized …"); none when it names no
-    one but countries."""
-    return {n for n in names(sentence) if alias_of(n) is None}
+    """Whom a "he" or "she" opening the next sentence stands for: the subject of this one, the first person
+    or body it names past an opening phrase ("Bessent dismissed talk that Trump would cut tariffs before
+    talks with Xi Jinping." "He emphasized …": Bessent; "In a call with Xi, Trump said …": Trump); none
+    when it names no one but countries."""
+    whole = sentence.strip()
+    main = _OPENING_PHRASE.sub("", whole, count=1)
+    people = [n for n in names(main, skip_first=False) if alias_of(n) is None]
+    if main == whole and people and people[0] not in names(main):
+        # One capitalised word opening the sentence may be a name ("Bessent said …") or not ("Trade fell."):
+        # with the next person named, either may be the subject; alone, it is taken for a word.
+        return set(people[:2]) if len(people) > 1 else set()
+    return set(people[:1])
+
+
+# A phrase before a sentence's subject: "In a call with Xi, ", "According to some sources, ".
+_OPENING_PHRASE = re.compile(
+    r"^(?:In|On|At|After|Before|During|Despite|Following|According to|Amid|Amidst|Since|With|Without|"
+    r"Under|Earlier|Later|Meanwhile|However|While|When|As)\b[^,]{0,80},\s*"
+)
 
 
 def same_name(a: str, b: str) -> bool:
@@ -552,15 +617,20 @@ _NUMBER = re.compile(
     re.I,
 )
 _WHO = re.compile(r"^(?:who|whom|whose)\b", re.I)
+# What a person is asked about as: "which minister", "South Korea's trade minister".
+PERSON_ROLES = (
+    r"officials?|ministers?|secretary|secretaries|spokes(?:person|man|woman)|representatives?|"
+    r"commissioners?|lawmakers?|senators?|leaders?|presidents?|chancellors?|governors?|economists?|"
+    r"analysts?|advis[eo]rs?|experts?|executives?|ceos?|negotiators?|envoys?|ambassadors?|diplomats?|judges?"
+)
+_PERSON_ROLE = re.compile(rf"^(?:{PERSON_ROLES})$")
 # "Which Japanese official …", "What company …": a person or an organisation the answer must name.
 _WHICH_NAMED = re.compile(
     r"^(?:which|what)\s+(?:(?!(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could|should|the|"
-    r"a|an)\b)[\w.'’-]+\s+){0,3}?(?:officials?|ministers?|secretary|secretaries|spokes(?:person|man|"
-    r"woman)|representatives?|commissioners?|lawmakers?|senators?|leaders?|presidents?|chancellors?|"
-    r"governors?|economists?|analysts?|advis[eo]rs?|experts?|executives?|ceos?|negotiators?|envoys?|"
-    r"ambassadors?|diplomats?|judges?|courts?|compan(?:y|ies)|firms?|automakers?|carmakers?|manufacturers?|"
-    r"retailers?|banks?|agenc(?:y|ies)|ministr(?:y|ies)|departments?|outlets?|newspapers?|networks?|"
-    r"accounts?|organi[sz]ations?|institutions?|think tanks?|person|people|individuals?)\b",
+    rf"a|an)\b)[\w.'’-]+\s+){{0,3}}?(?P<head>{PERSON_ROLES}|courts?|compan(?:y|ies)|firms?|automakers?|"
+    r"carmakers?|manufacturers?|retailers?|banks?|agenc(?:y|ies)|ministr(?:y|ies)|departments?|outlets?|"
+    r"newspapers?|networks?|accounts?|organi[sz]ations?|institutions?|think tanks?|person|people|"
+    r"individuals?)\b",
     re.I,
 )
 _SAID_BY = re.compile(rf"\b(?:did|does|do)\s+(.+?)\s+(?:{SPEECH_VERBS}|say|tell|state)\b", re.I)
@@ -579,6 +649,7 @@ class Asked:
     figures: set[str]
     words: list[str]
     speaker: str | None = None  # "What did X say": X must be the one speaking
+    head: str | None = None  # "Which automaker …": what the name the answer gives must be called
 
     @classmethod
     def of(cls, question: str) -> Asked:
@@ -586,14 +657,16 @@ class Asked:
         # The type is the last sentence's: "Trump says they are negotiating. Does Beijing agree?"
         last = re.split(r"(?<=[.!?])\s+(?=[A-Z])", text)[-1]
         opening = re.sub(r"^(?:and|so|but|then|also|ok|okay)[,\s]+", "", last, flags=re.I)
+        head = None
         if _WHEN.match(opening):
             kind = "when"
         elif _NUMBER.match(opening):
             kind = "number"
         elif _WHO.match(opening):
             kind = "who"
-        elif _WHICH_NAMED.match(opening):
+        elif which := _WHICH_NAMED.match(opening):
             kind = "which-named"
+            head = which.group("head").lower()
         elif _YES_NO.match(opening):
             kind = "yes-no"
         else:
@@ -627,7 +700,7 @@ class Asked:
             and w not in QUESTION_LIGHT
             and w not in setting
         ]
-        return cls(text, kind, asked_names, figures(text), words, speaker)
+        return cls(text, kind, asked_names, figures(text), words, speaker, head)
 
 
 # A setting of place or time around a name: "in Geneva", "after the Geneva talks", "during the truce".
@@ -636,6 +709,35 @@ SETTING = re.compile(
     r"meeting|meetings|deal|negotiations|ceasefire|agreement)?\b"
 )
 QUESTION_WORDS = frozenset("what which who whom whose when where why how is are was were did does do".split())
+
+
+def roles_missing(asked: Asked, text: str) -> list[str]:
+    """The roles a who or which question asks for a person in ("Who is South Korea's trade minister?")
+    that text does not give. Matched by their own word only: to the embedding model a minister, a secretary
+    and an adviser are alike (0.56-0.57), and naming one for another is the error this catches."""
+    if asked.type not in ("who", "which-named"):
+        return []
+    given = {role_form(w) for w in _WORD.findall(plain(text))}
+    return [w for w in asked.words if is_role(w) and role_form(w) not in given]
+
+
+def is_role(word: str) -> bool:
+    """A role a person holds that names them apart ("minister"), not one any of them fills ("official")."""
+    return bool(_PERSON_ROLE.match(word)) and role_form(word) not in _ANY_PERSON
+
+
+def role_form(word: str) -> str:
+    return _ROLE_FORM.get(word, stem(word))
+
+
+# What any person named in the articles may be called: a minister is an official, a president a leader.
+_ANY_PERSON = {stem(w) for w in "official leader expert person people individual".split()}
+# Spellings of one role.
+_ROLE_FORM = {
+    **{w: "spokesperson" for w in "spokesperson spokespersons spokespeople spokesman spokesmen".split()},
+    **{w: "spokesperson" for w in "spokeswoman spokeswomen".split()},
+    **{w: "adviser" for w in "adviser advisers advisor advisors".split()},
+}
 
 
 def meets_type(asked: Asked, text: str) -> bool:
