@@ -318,10 +318,7 @@ class Checker:
             return not role and self.lexicon.similarity(head, token) >= SYNONYM
 
         heads = [i for i, t in enumerate(tokens) if is_head(t)]
-        for name in names(text, skip_first=False):
-            given = any(same_name(q, name) or same_name(name, q) for q in asked.names)
-            if given or alias_of(name) is not None:
-                continue
+        for name in new_names(asked, text, skip_first=False):
             at = text.find(name)
             where = max((i for i, (start, _) in enumerate(spans) if start <= at), default=0)
             last = where + len(name.split()) - 1
@@ -749,8 +746,15 @@ def meets_type(asked: Asked, text: str) -> bool:
     if asked.type == "who":  # a name that is not a country's or a body's
         return any(alias_of(n) is None for n in names(text))
     if asked.type == "which-named":  # "Which official …": a name the question does not already give
-        return any(
-            alias_of(n) is None and not any(same_name(q, n) or same_name(n, q) for q in asked.names)
-            for n in names(text)
-        )
+        return bool(new_names(asked, text))
     return True
+
+
+def new_names(asked: Asked, text: str, skip_first: bool = True) -> list[str]:
+    """The names of people and bodies in text that the question does not already give (countries and
+    other aliased bodies left out)."""
+    return [
+        n
+        for n in names(text, skip_first=skip_first)
+        if alias_of(n) is None and not any(same_name(q, n) or same_name(n, q) for q in asked.names)
+    ]
