@@ -19,7 +19,7 @@ from .config import Settings
 from .errors import CorpusError, InvalidQuestionError
 from .indexing.ingest import IngestReport, ProgressCallback, ingest
 from .indexing.status import IndexStatus, index_status
-from .indexing.store import DocEntry, StoreClosedError, read_manifest
+from .indexing.store import DocEntry, IndexStore, StoreClosedError, read_manifest
 from .results import Answer, Context, Passage
 from .text import normalise
 
@@ -55,6 +55,9 @@ class Assistant:
         self._pipeline: RagPipeline | None = None
         self._generator: Generator | None = None
         self._reopening: threading.Thread | None = None  # a newer revision being opened beside this one
+        # The store of the revision before, closed by this process's own change: on a Chroma server the
+        # next store is updated from it (its texts and keyword index) instead of reading every row again.
+        self._closed: IndexStore | None = None
         self._lock = threading.Lock()
         self._llm_lock = threading.Lock()
 
@@ -70,7 +73,7 @@ class Assistant:
     ) -> IngestReport:
         with self._lock:
             report = ingest(self.settings, progress, removing, uploaded)
-            self._close_pipeline()  # reopen the index on the next question
+            self._close_pipeline(keep=True)  # reopen the index on the next question
         return report
 
     def status(self) -> IndexStatus:
@@ -271,17 +274,18 @@ class Assistant:
             reopening.join(self.settings.refresh_wait)
         with self._lock:
             if self._pipeline is None:
-                self._pipeline = self._open_pipeline()
+                before, self._closed = self._closed, None
+                self._pipeline = self._open_pipeline(before)
             return self._pipeline
 
-    def _open_pipeline(self) -> RagPipeline:
+    def _open_pipeline(self, before: IndexStore | None = None) -> RagPipeline:
         from .answering.evidence import SentenceVectors
         from .answering.pipeline import RagPipeline
         from .answering.retrieval import HybridRetriever
         from .indexing.store import open_store
         from .models.embeddings import get_embedding_model
 
-        store = open_store(self.settings)
+        store = open_store(self.settings, before)
         embed_model = get_embedding_model()
         vectors = SentenceVectors(embed_model)
         return RagPipeline(
@@ -298,8 +302,10 @@ class Assistant:
         question on its way to the old store is asked again: StoreClosedError). If it cannot be opened,
         the old one stays and the next question tries again."""
         started = time.perf_counter()
+        with self._lock:
+            before = self._pipeline.retriever.store if self._pipeline is not None else None
         try:
-            fresh = self._open_pipeline()
+            fresh = self._open_pipeline(before)
         except Exception as exc:  # the server went away, the index was dropped: said by the next question
             log.warning("reopening the index failed (%s): answering from the revision before", exc)
             with self._lock:
@@ -314,13 +320,18 @@ class Assistant:
             self._pipeline = fresh
         log.info("the index reopened at its new revision in %.1f s", time.perf_counter() - started)
 
-    def _close_pipeline(self) -> None:
+    def _close_pipeline(self, keep: bool = False) -> None:
         """Forget the pipeline and close its store (a query already on its way to it is asked again), and
-        any revision being opened beside it."""
+        any revision being opened beside it. `keep`: the closed store is what the next one of a Chroma
+        server is updated from (`_closed`)."""
         self._reopening = None
         if self._pipeline is not None:
-            self._pipeline.retriever.store.close()
+            store = self._pipeline.retriever.store
+            store.close()
+            self._closed = store if store.opens_beside else None
             self._pipeline = None
+        if not keep:
+            self._closed = None
 
     def _get_generator(self, sentence_vectors: SentenceVectors | None) -> Generator:
         """Built once, safe from two threads (serve warms the model beside opening the index). The

@@ -303,8 +303,65 @@ def child(mode: str, target: str) -> None:
     del retriever
     gc.collect()
     retriever, out["refresh"] = open_retriever()
+    if settings is not None:
+        out["changed"] = one_article_changed(retriever.store, settings)
     out["peak_rss"] = memory(os.getpid())
     print(json.dumps(out), flush=True)
+
+
+def one_article_changed(store: Any, settings: Settings) -> dict[str, Any]:
+    """A replica's refresh when an ingest has added one article (100 chunks, as the synthetic ones) and when
+    it has removed it again (the cached index as it was): its store of the revision before updated by that
+    article's rows (ServerStore.open(before=...)); and the writer's own time (its lease, the sweep of every
+    row's metadata, the write, the records)."""
+    from assistant.indexing.chunking import Chunk
+    from assistant.indexing.server_store import ServerStore
+    from assistant.indexing.store import DocEntry
+
+    doc_id = "bench-changed"
+    chunks = [Chunk(f"{doc_id}:{n}", doc_id, doc_id, "bench", f"A bench article, chunk {n}: tariffs were "
+                    f"cut to {n}% in week {n}.", 0, 0, "") for n in range(100)]  # fmt: skip
+    vectors = [[1.0 if i == n % 384 else 0.0 for i in range(384)] for n in range(len(chunks))]
+
+    def write(add: bool) -> None:
+        with ServerStore.updating(settings) as writer:
+            writer.manifest.revision += 1
+            writer.save_manifest()
+            writer.delete([doc_id])
+            writer.manifest.documents.pop(doc_id, None)
+            if add:
+                writer.add(chunks, vectors)
+                writer.manifest.documents[doc_id] = DocEntry("bench", len(chunks), doc_id, "", time.time())
+            writer.save_manifest()
+            writer.rebuild_keyword_index()
+
+    def refresh(before: Any) -> tuple[Any, dict[str, float]]:
+        steps: dict[str, float] = {}
+        t = time.perf_counter()
+        fresh = ServerStore.open(settings, before)
+        steps["records"] = time.perf_counter() - t
+        fresh.texts()
+        steps["texts"] = time.perf_counter() - t - sum(steps.values())
+        fresh.keyword_index()
+        steps["bm25s"] = time.perf_counter() - t - sum(steps.values())
+        steps["total"] = time.perf_counter() - t
+        return fresh, steps
+
+    out: dict[str, Any] = {"ingest": {}}
+    t = time.perf_counter()
+    write(add=True)
+    out["ingest"]["added"] = time.perf_counter() - t
+    added, out["added"] = refresh(store)
+    t = time.perf_counter()
+    write(add=False)
+    out["ingest"]["removed"] = time.perf_counter() - t
+    removed, out["removed"] = refresh(added)
+    if (
+        len(added.texts()) != len(store.texts()) + len(chunks)
+        or removed.texts().keys() != store.texts().keys()
+    ):
+        raise RuntimeError("a refresh by the changed article does not hold the index's rows")
+    return out
 
 
 def run_child(mode: str, target: str, timeout: float) -> dict[str, Any]:
@@ -389,7 +446,20 @@ def report_scale(size: int, found: dict[str, dict[str, Any]]) -> None:
     if server:
         refresh = server["refresh"]
         parts = ", ".join(f"{k} {v:.1f} s" for k, v in refresh.items() if k != "total")
-        row(f"keyword-index refresh of a replica, {size:,} chunks ({parts})", refresh["total"], "s")
+        name = f"keyword-index refresh of a replica, {size:,} chunks"
+        row(f"{name}, every row read ({parts})", refresh["total"], "s")
+        changed = dict(server.get("changed", {}))
+        for change, seconds in changed.pop("ingest", {}).items():
+            row(
+                f"an ingest with one article of 100 chunks {change}, {size:,} chunks (the writer)",
+                seconds,
+                "s",
+            )
+        for change, steps in changed.items():
+            parts = ", ".join(f"{k} {v:.1f} s" for k, v in steps.items() if k != "total")
+            row(
+                f"{name}, one article of 100 chunks {change} ({parts})", steps["total"], "s", refresh["total"]
+            )
         row(f"peak memory of the Chroma server process, serving {size:,} chunks", server["server_peak"] / GIB,
             "GiB")  # fmt: skip
 

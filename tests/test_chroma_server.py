@@ -367,6 +367,66 @@ def test_a_replica_answers_from_the_revision_before_while_it_reopens_the_new_one
     assert time.perf_counter() - started >= slow - 0.5
 
 
+def test_a_replica_refreshes_by_the_articles_that_changed_and_answers_as_a_fresh_one(
+    chroma: ChromaRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A replica opening a new revision, another's or its own, reads the rows of the articles whose chunks
+    changed, not every row, and updates its keyword index by them: its texts and retrieval are those of a
+    process that opens the index afresh, through an article added, one removed and one edited, and again
+    after that."""
+    from assistant import Assistant
+    from assistant.indexing.server_store import ChromaServer
+
+    corpus = shutil.copytree(CORPUS, tmp_path / "corpus")
+    writer = _assistant(chroma.url, corpus, tmp_path, "writer")
+    writer.ingest()
+    reader = Assistant(corpus_dir=tmp_path / "none", chroma_url=chroma.url, llm="extractive", refresh_wait=60)
+    questions = [VALMORA_QUESTION, GENEVA, BESSENT, "the 90-day tariff pause deadline race", "rare earths"]
+    for replica in (reader, writer):
+        replica.retrieve(GENEVA)  # open: every row read
+
+    edited = sorted(corpus.iterdir())[2]
+    edited.write_text(edited.read_text() + "\nA later note: the talks resumed in London in June.\n")
+    (corpus / "valmora.txt").write_text(VALMORA)
+    writer.ingest()
+    writer.remove_document(FIRST)
+    reads: list[Any] = []
+    rows = ChromaServer.rows
+
+    def spy(self: ChromaServer, collection: Any, include: list[str], where: Any = None) -> Any:
+        if "documents" in include:  # a read of texts
+            reads.append(where)
+        return rows(self, collection, include, where)
+
+    monkeypatch.setattr(ChromaServer, "rows", spy)
+
+    def check(replica: Any, changed: set[str], gone: set[str]) -> None:
+        reads.clear()  # the writer's ingest reads texts too
+        store = replica.pipeline.retriever.store  # the reader waits for the new revision (refresh_wait)
+        asked = set()
+        for where in reads:  # only the changed articles' rows, a filter on their doc_ids
+            assert where is not None
+            asked |= set(where["doc_id"]["$in"])
+        assert asked == changed
+        fresh = Assistant(corpus_dir=tmp_path / "none", chroma_url=chroma.url, llm="extractive")
+        assert replica.status().documents.keys() == fresh.status().documents.keys()
+        assert store.texts() == fresh.pipeline.retriever.store.texts()
+        for question in questions:
+            got, want = replica.retrieve(question, k=6), fresh.retrieve(question, k=6)
+            assert [(p.chunk_id, p.score) for p in got] == [(p.chunk_id, p.score) for p in want]
+            assert not {p.doc_id for p in got} & gone
+        assert replica.pipeline.retriever.store is store
+
+    for replica in (reader, writer):
+        check(replica, {"valmora", edited.stem}, {FIRST})
+        assert replica.retrieve(VALMORA_QUESTION, k=1)[0].doc_id == "valmora"
+    # From stores that were themselves updated: the second refresh reads the returning article's rows.
+    writer.remove_document("valmora")
+    assert writer.add_files([CORPUS / f"{FIRST}.md"]).added == [FIRST]
+    for replica in (reader, writer):
+        check(replica, {FIRST}, {"valmora"})
+
+
 def _chat(url: str, question: str) -> httpx.Response:
     return httpx.post(
         url + "/v1/chat/completions",

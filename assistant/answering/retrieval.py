@@ -6,7 +6,7 @@ import math
 from typing import TYPE_CHECKING
 
 from ..indexing.keyword_index import keyword_search
-from ..indexing.store import IndexStore
+from ..indexing.store import IndexStore, doc_of
 from ..results import Passage
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class HybridRetriever:
             keyword = keyword_search(self.bm25, query, n)
         else:  # BM25 has no filter: rank every chunk, keep the articles' best n
             ranked = keyword_search(self.bm25, query, self.size)
-            keyword = [(cid, s) for cid, s in ranked if cid.rsplit(":", 2)[0] in doc_ids][:n]
+            keyword = [(cid, s) for cid, s in ranked if doc_of(cid) in doc_ids][:n]
         fused = [cid for cid, _ in reciprocal_rank_fusion([list(cosine), [cid for cid, _ in keyword]])[:k]]
         # Only the k chosen are read; one that BM25 alone found gets its cosine from its vector.
         chunks = self.store.get(fused)

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import Settings, chroma_address
 from ..errors import AssistantError, IndexFormatError, IndexNotFoundError, IndexUnavailableError
 from .lease import WriterLease
-from .store import MANIFEST_VERSION, DocEntry, IndexStore, Manifest, StoreClosedError, StoredChunk
+from .store import MANIFEST_VERSION, DocEntry, IndexStore, Manifest, StoreClosedError, StoredChunk, doc_of
 
 if TYPE_CHECKING:
     from .chunking import Chunk
@@ -57,6 +57,7 @@ PAGE = 5000  # rows per get() (the server takes at most 5,461 a call)
 WRITE_BATCH = 500  # most rows an upsert (with vectors as JSON, about 2 MB a request)
 WRITE_SECONDS = 1.0  # what an upsert of chunk rows should take: the lease's beats wait behind it (lease.py)
 LEAST_BATCH = 25  # fewest rows an upsert, however slow the server
+DOCS_A_CALL = 100  # doc_ids in one get()'s `$in` filter
 CONNECT_TIMEOUT = 5.0  # seconds; chromadb's own HTTP client waits for ever
 _INDEX, _DOC, _GONE = "index", "doc:", "gone:"
 
@@ -143,11 +144,12 @@ class ChromaServer:
 
     # --- chunk rows ------------------------------------------------------------------------------------
 
-    def rows(self, collection: Any, include: list[str]) -> Iterator[tuple[str, Any]]:
-        """(id, what `include` asks for: one item, or a tuple of them) of every row, a page at a time."""
+    def rows(self, collection: Any, include: list[str], where: Any = None) -> Iterator[tuple[str, Any]]:
+        """(id, what `include` asks for: one item, or a tuple of them) of every row (that `where` lets
+        through), a page at a time."""
         for offset in itertools.count(0, PAGE):
             with self.calling():
-                page = collection.get(include=include, limit=PAGE, offset=offset)
+                page = collection.get(where=where, include=include, limit=PAGE, offset=offset)
             if not page["ids"]:
                 return
             columns = [page[name] for name in include]
@@ -176,6 +178,12 @@ class ChromaServer:
         for start in range(0, len(ids), WRITE_BATCH):
             with self.calling():
                 self.chunks.delete(ids=ids[start : start + WRITE_BATCH])
+
+    def rows_of(self, doc_ids: list[str], include: list[str]) -> Iterator[tuple[str, Any]]:
+        """`rows` of the chunks of these documents, whatever their version."""
+        for start in range(0, len(doc_ids), DOCS_A_CALL):
+            where = {"doc_id": {"$in": doc_ids[start : start + DOCS_A_CALL]}}
+            yield from self.rows(self.chunks, include, where)
 
     def row_ids(self, doc_ids: list[str]) -> list[str]:
         """The ids of every row of these documents, whatever their version."""
@@ -212,6 +220,7 @@ class ServerStore(IndexStore):
         self._stale: list[str] = []  # rows of replaced chunk sets: deleted once the new records are written
         self._texts: dict[str, str] | None = None  # what this reader uses: the rows its records name
         self._keywords: KeywordIndex | None = None
+        self._before: ServerStore | None = None  # see `open`; let go of once this store's are built
         self._closed = False
         self._lock = threading.Lock()
 
@@ -226,13 +235,19 @@ class ServerStore(IndexStore):
         return _manifest(state)[0] if _INDEX in state else None
 
     @classmethod
-    def open(cls, settings: Settings) -> ServerStore:
+    def open(cls, settings: Settings, before: ServerStore | None = None) -> ServerStore:
+        """The index for reading. `before`: this process's store of an earlier revision of the same index,
+        whose texts and keyword index the new one updates by the articles that changed, instead of reading
+        every row again (a replica's refresh: docs/design.md)."""
         server = ChromaServer(settings, create=False)
         state = server.records()
         if _INDEX not in state:
             raise IndexNotFoundError(f"no index {server.where}: build it with `assistant ingest`")
         _check_format(server, state[_INDEX])
-        return cls(server, state)
+        store = cls(server, state)
+        if before is not None and before.server.url == server.url:
+            store._before = before
+        return store
 
     @classmethod
     @contextmanager
@@ -362,25 +377,46 @@ class ServerStore(IndexStore):
     # --- reading -------------------------------------------------------------------------------------
 
     def texts(self) -> dict[str, str]:
-        """The text of every row the records name, read from the server once (this store's view)."""
+        """The text of every row the records name, read from the server once (this store's view): all of
+        them, or with a store `before` that has read its own, only the rows of the articles whose version
+        changed."""
         with self._lock:
             if self._texts is None:
-                self._texts = {
-                    rid: text
-                    for rid, (text, meta) in self.server.rows(self.server.chunks, ["documents", "metadatas"])
-                    if self._versions.get(str(meta.get("doc_id"))) == meta.get("version")
-                }
+                before = self._before
+                if before is None or before._texts is None:
+                    self._texts = self._rows_of(None)
+                else:
+                    same = {d for d, v in self._versions.items() if before._versions.get(d) == v}
+                    kept = {rid: text for rid, text in before._texts.items() if doc_of(rid) in same}
+                    self._texts = kept | self._rows_of([d for d in self._versions if d not in same])
             return self._texts
 
     def keyword_index(self) -> KeywordIndex | None:
-        """Built in memory from `texts`, once a store."""
-        from .keyword_index import index_texts
+        """Built in memory from `texts`, once a store: with a store `before`, its keyword index updated by
+        the chunks taken out and put in (keyword_index.updated: the same scores)."""
+        from .keyword_index import index_texts, updated
 
         texts = self.texts()
         with self._lock:
+            before, self._before = self._before, None
             if self._keywords is None and texts:
-                self._keywords = index_texts(texts)
+                old = before._keywords if before is not None else None
+                seen = before._texts if before is not None else None  # what `old` was built from
+                if old is not None and old.counts is not None and seen is not None:
+                    added = {rid: text for rid, text in texts.items() if rid not in seen}
+                    self._keywords = updated(old, seen.keys() - texts.keys(), added)
+                else:
+                    self._keywords = index_texts(texts)
             return self._keywords
+
+    def _rows_of(self, doc_ids: list[str] | None) -> dict[str, str]:
+        """The texts of the rows the records name: of every document (None), or of these."""
+        if doc_ids is None:
+            rows = self.server.rows(self.server.chunks, ["documents", "metadatas"])
+        else:
+            rows = self.server.rows_of(doc_ids, ["documents", "metadatas"])
+        return {rid: text for rid, (text, meta) in rows
+                if self._versions.get(str(meta.get("doc_id"))) == meta.get("version")}  # fmt: skip
 
     def size(self) -> int:
         return len(self.texts())

@@ -217,6 +217,11 @@ class IndexStore(ABC):
         self.add([chunk for chunks in chunks_by_doc.values() for chunk in chunks], vectors)
 
 
+def doc_of(chunk_id: str) -> str:
+    """The doc_id a chunk id begins with: "<doc_id>:<start>-<end>:<digest>[@<version>]"."""
+    return chunk_id.rsplit(":", 2)[0]
+
+
 def read_manifest(settings: Settings) -> Manifest | None:
     """The index's manifest without opening the rest of it; None when no index has been built."""
     if settings.shared_index:
@@ -228,13 +233,14 @@ def read_manifest(settings: Settings) -> Manifest | None:
     return EmbeddedStore.read_manifest(settings.index_dir)
 
 
-def open_store(settings: Settings) -> IndexStore:
+def open_store(settings: Settings, before: IndexStore | None = None) -> IndexStore:
     """The index for reading; IndexNotFoundError / IndexCorruptError (IndexFormatError) say what is wrong,
-    IndexUnavailableError that its Chroma server cannot be reached."""
+    IndexUnavailableError that its Chroma server cannot be reached. `before`: this process's store of the
+    index's revision before, still answering, which a Chroma server's new store is updated from."""
     if settings.shared_index:
         from .server_store import ServerStore
 
-        return ServerStore.open(settings)
+        return ServerStore.open(settings, before if isinstance(before, ServerStore) else None)
     from .embedded_store import EmbeddedStore
 
     return EmbeddedStore.open(settings.index_dir)
