@@ -14,7 +14,7 @@ run: $(STAMP)
 test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
-# The tests that need no local model and no browser: about 12 minutes on 2 cores (310 tests).
+# The tests that need no local model and no browser: about 12 minutes on 2 cores (311 tests).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not model and not browser"
 

@@ -270,6 +270,58 @@ def test_a_writer_killed_mid_write_is_invisible_and_the_next_ingest_repairs(
     assert _held(chroma.url) == before
 
 
+def test_an_ingest_reads_every_rows_metadata_only_after_a_change_that_did_not_finish(
+    chroma: ChromaRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """After a finished change no row is left that no record names, and the records give each article's
+    chunk count: an ingest skips the sweep and the count, each a read of every row's metadata (minutes at a
+    million chunks). After a change that did not finish (its revision bumped, `done` not), it does both."""
+    import random
+
+    from assistant.config import Settings
+    from assistant.indexing.chunking import Chunk
+    from assistant.indexing.server_store import ChromaServer, ServerStore
+
+    corpus = shutil.copytree(CORPUS, tmp_path / "corpus")
+    writer = _assistant(chroma.url, corpus, tmp_path, "writer")
+    writer.ingest()
+    scans: list[list[str]] = []
+    rows = ChromaServer.rows
+
+    def spy(self: ChromaServer, collection: Any, include: list[str], where: Any = None) -> Any:
+        if collection is self.chunks and where is None and "documents" not in include:
+            scans.append(include)  # every row's metadata: the sweep, or counting chunks
+        return rows(self, collection, include, where)
+
+    monkeypatch.setattr(ChromaServer, "rows", spy)
+    (corpus / "valmora.txt").write_text(VALMORA)
+    assert writer.ingest().added == ["valmora"]
+    writer.remove_document(FIRST)
+    assert scans == []
+    assert writer.retrieve(VALMORA_QUESTION, k=1)[0].doc_id == "valmora"
+
+    # A change that did not finish: the revision bumped, rows written that no record names, no `done`.
+    with ServerStore.updating(Settings(chroma_url=chroma.url)) as store:
+        store.manifest.revision += 1
+        store.save_manifest()
+        rnd = random.Random(1)
+        left = [
+            Chunk(f"left:{i}-{i + 1}:x{i}", "left", "Left", "l.txt", f"left {i}", i, i + 1, "x")
+            for i in range(3)
+        ]
+        store.add(left, [[rnd.gauss(0, 1) for _ in range(384)] for _ in left])
+    report = writer.ingest()
+    assert len(scans) == 2 and report.added == [] and "left" not in writer.status().documents
+    monkeypatch.undo()
+    held = _held(chroma.url)  # every row is of a record's set: the left rows were swept
+    assert "left" not in held and held == _chunk_ids(corpus)
+    # Finished again: the next ingest reads no metadata.
+    monkeypatch.setattr(ChromaServer, "rows", spy)
+    scans.clear()
+    writer.ingest()
+    assert scans == []
+
+
 def test_replicas_with_other_folders_keep_each_others_articles_and_a_removal_is_for_everyone(
     chroma: ChromaRun, tmp_path: Path
 ):

@@ -271,7 +271,11 @@ class ServerStore(IndexStore):
 
     def _sweep(self) -> None:
         """Delete the rows no record names: a document half-written, or an old chunk set not yet deleted, by
-        a writer that died. Readers never used them, so nothing they see changes."""
+        a writer that died. Readers never used them, so nothing they see changes. Only after a change that
+        did not finish (`done` behind the revision): one that finished deleted its old sets itself, and
+        reading every row's metadata takes a writer minutes at a million chunks."""
+        if self.keyword_index_current():
+            return
         orphans = [rid for rid, meta in self.server.rows(self.server.chunks, ["metadatas"])
                    if self._versions.get(str(meta.get("doc_id"))) != meta.get("version")]  # fmt: skip
         if orphans:
@@ -353,7 +357,12 @@ class ServerStore(IndexStore):
         server.drop_rows(server.row_ids(doc_ids))
 
     def chunk_counts(self) -> dict[str, int | None]:
-        """Rows per document of the set its record names (rows of no record were swept on opening)."""
+        """Rows per document of the set its record names (rows of no record were swept on opening). While
+        every change has finished (`done` is the revision) the records say it: a record is written after
+        all the rows of its set, and its set's rows are deleted only after it. Otherwise (a change under
+        way, or one that did not finish) the rows are counted."""
+        if self.keyword_index_current():
+            return {doc_id: entry.chunks for doc_id, entry in self.manifest.documents.items()}
         counts: dict[str, int | None] = {}
         for _, meta in self.server.rows(self.server.chunks, ["metadatas"]):
             doc_id = str(meta.get("doc_id"))
