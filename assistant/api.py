@@ -72,7 +72,8 @@ class Assistant:
         self, progress: bool | ProgressCallback, removing: Sequence[str] = (), uploaded: Sequence[str] = ()
     ) -> IngestReport:
         with self._lock:
-            report = ingest(self.settings, progress, removing, uploaded)
+            before = self._pipeline.retriever.store if self._pipeline is not None else self._closed
+            report = ingest(self.settings, progress, removing, uploaded, before)
             self._close_pipeline(keep=True)  # reopen the index on the next question
         return report
 

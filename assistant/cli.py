@@ -197,7 +197,7 @@ def _model_server(host: str, port: int) -> int:
             print("warning: it has no login: keep it on a private network", file=sys.stderr)
         return process.wait()
     finally:
-        model_server.stop(process)
+        model_server.stop(process, model_server.STOP_SECONDS)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

@@ -437,11 +437,6 @@ def test_a_replica_refreshes_by_the_articles_that_changed_and_answers_as_a_fresh
     for replica in (reader, writer):
         replica.retrieve(GENEVA)  # open: every row read
 
-    edited = sorted(corpus.iterdir())[2]
-    edited.write_text(edited.read_text() + "\nA later note: the talks resumed in London in June.\n")
-    (corpus / "valmora.txt").write_text(VALMORA)
-    writer.ingest()
-    writer.remove_document(FIRST)
     reads: list[Any] = []
     rows = ChromaServer.rows
 
@@ -451,9 +446,17 @@ def test_a_replica_refreshes_by_the_articles_that_changed_and_answers_as_a_fresh
         return rows(self, collection, include, where)
 
     monkeypatch.setattr(ChromaServer, "rows", spy)
+    edited = sorted(corpus.iterdir())[2]
+    edited.write_text(edited.read_text() + "\nA later note: the talks resumed in London in June.\n")
+    (corpus / "valmora.txt").write_text(VALMORA)
+    writer.ingest()
+    writer.remove_document(FIRST)
+    # The writer reads every article's text to find copies: only the changed ones' from the server.
+    assert reads and all(where is not None for where in reads)
+    assert {d for where in reads for d in where["doc_id"]["$in"]} == {"valmora", edited.stem}
 
     def check(replica: Any, changed: set[str], gone: set[str]) -> None:
-        reads.clear()  # the writer's ingest reads texts too
+        reads.clear()  # the writer's ingest's reads
         store = replica.pipeline.retriever.store  # the reader waits for the new revision (refresh_wait)
         asked = set()
         for where in reads:  # only the changed articles' rows, a filter on their doc_ids

@@ -80,16 +80,19 @@ def ingest(
     progress: bool | ProgressCallback = False,
     removing: Collection[str] = (),
     uploaded: Collection[str] = (),
+    before: IndexStore | None = None,
 ) -> IngestReport:
     """Bring the index in line with the corpus folder. On a shared index, `removing` are articles taken
-    out for everyone and `uploaded` articles added even if they were removed so before (see above)."""
+    out for everyone and `uploaded` articles added even if they were removed so before (see above), and
+    `before` is this process's store of an earlier revision, whose texts the writer keeps for the articles
+    that have not changed since (it reads every article's text to find copies)."""
     started = time.perf_counter()
     corpus_dir = settings.corpus_dir
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus folder {corpus_dir}/ does not exist")
     # The corpus is read while this process is the only writer: a file another writer added while this one
     # waited is indexed, not taken for one that was removed.
-    with updating(settings) as (store, note):
+    with updating(settings, before) as (store, note):
         report = IngestReport()
         docs = load_corpus(corpus_dir, report)
         try:

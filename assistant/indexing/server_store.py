@@ -251,8 +251,9 @@ class ServerStore(IndexStore):
 
     @classmethod
     @contextmanager
-    def updating(cls, settings: Settings) -> Iterator[ServerStore]:
-        """The index for ingest, under the writer lease, with what a writer that died left taken out."""
+    def updating(cls, settings: Settings, before: ServerStore | None = None) -> Iterator[ServerStore]:
+        """The index for ingest, under the writer lease, with what a writer that died left taken out.
+        `before`: as for `open` (the writer's texts, read to find copies, are updated from it)."""
         server = ChromaServer(settings, create=True)
         lease = WriterLease(server)
         lease.acquire(settings.write_wait)
@@ -261,6 +262,8 @@ class ServerStore(IndexStore):
             if _INDEX in state:
                 _check_format(server, state[_INDEX])
             store = cls(server, state, lease)
+            if before is not None and before.server.url == server.url:
+                store._before = before
             store._sweep()
             try:
                 yield store
@@ -354,6 +357,7 @@ class ServerStore(IndexStore):
         server.drop([_DOC + d for d in doc_ids])
         for doc_id in doc_ids:
             self._written.pop(_DOC + doc_id, None)
+            self._versions.pop(doc_id, None)
         server.drop_rows(server.row_ids(doc_ids))
 
     def chunk_counts(self) -> dict[str, int | None]:

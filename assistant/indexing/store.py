@@ -247,18 +247,21 @@ def open_store(settings: Settings, before: IndexStore | None = None) -> IndexSto
 
 
 @contextmanager
-def updating(settings: Settings) -> Iterator[tuple[IndexStore, str | None]]:
+def updating(settings: Settings, before: IndexStore | None = None) -> Iterator[tuple[IndexStore, str | None]]:
     """The index for ingest, with this process its only writer for the block, closed after: (store, a note
     saying what was done to open it, or None).
 
     Embedded: the `flock` of writer_lock.py, the index created when missing, a damaged one moved aside and
     rebuilt, one in another format rebuilt in place. On a Chroma server: the writer lease of lease.py, and
     what a writer that died left half-written taken out first (server_store.py). Either waits up to
-    `settings.write_wait` seconds for another writer, then raises IndexBusyError with nothing changed."""
+    `settings.write_wait` seconds for another writer, then raises IndexBusyError with nothing changed.
+    `before`: as for open_store (a Chroma server's writer reads the texts of the articles changed since)."""
     if settings.shared_index:
         from .server_store import ServerStore
 
-        with ServerStore.updating(settings) as server_store:
+        with ServerStore.updating(
+            settings, before if isinstance(before, ServerStore) else None
+        ) as server_store:
             yield server_store, None
         return
     from .embedded_store import EmbeddedStore

@@ -20,6 +20,9 @@ from ..errors import BackendError
 MODEL_ALIAS = "local"  # the name the server answers to (ASSISTANT_OPENAI_MODEL in the processes using it)
 START_SECONDS = 180
 DEFAULT_PORT = 8080
+# How long the llama.cpp server may take to stop before it is killed: it holds nothing to save, and on
+# SIGTERM its HTTP server first waits for the answers under way (a test run saw it take over 20 s).
+STOP_SECONDS = 5.0
 
 
 def command(settings: Settings, host: str, port: int, n_ctx: int | None = None) -> list[str]:
@@ -55,7 +58,7 @@ def running(settings: Settings, n_ctx: int | None = None) -> Iterator[str]:
             wait_until_ready(process, "127.0.0.1", port)
             yield f"http://127.0.0.1:{port}/v1"
         finally:
-            stop(process)
+            stop(process, STOP_SECONDS)
 
 
 def wait_until_ready(process: subprocess.Popen[bytes], host: str, port: int) -> None:
@@ -72,10 +75,11 @@ def wait_until_ready(process: subprocess.Popen[bytes], host: str, port: int) -> 
     raise BackendError(f"the model server did not start within {START_SECONDS} s")
 
 
-def stop(process: subprocess.Popen[Any]) -> None:
+def stop(process: subprocess.Popen[Any], grace: float = 20.0) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `grace` seconds."""
     process.terminate()
     try:
-        process.wait(timeout=20)
+        process.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=20)
