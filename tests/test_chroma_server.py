@@ -90,6 +90,32 @@ def _held(url: str) -> dict[str, list[str]]:
     return {d: sorted(ids) for d, ids in held.items()}
 
 
+def _chunk_reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], Any]]:
+    """(include, where) of every read of the chunk rows (ChromaServer.rows) from now on, in this process."""
+    from assistant.indexing.server_store import ChromaServer
+
+    reads: list[tuple[list[str], Any]] = []
+    rows = ChromaServer.rows
+
+    def spy(self: ChromaServer, collection: Any, include: list[str], where: Any = None) -> Any:
+        if collection is self.chunks:
+            reads.append((include, where))
+        return rows(self, collection, include, where)
+
+    monkeypatch.setattr(ChromaServer, "rows", spy)
+    return reads
+
+
+def _scans(reads: list[tuple[list[str], Any]]) -> list[list[str]]:
+    """The reads of every row's metadata (the sweep, or counting chunks): no filter, no texts."""
+    return [include for include, where in reads if where is None and "documents" not in include]
+
+
+def _text_filters(reads: list[tuple[list[str], Any]]) -> list[Any]:
+    """The `where` of each read of texts (None: every row's)."""
+    return [where for include, where in reads if "documents" in include]
+
+
 BAD_URLS = ["127.0.0.1:8000", "ftp://127.0.0.1:8000", "http://:8000", "http://h:port", "http://h:8000/chroma",
             "http://user:pw@127.0.0.1:8000"]  # fmt: skip
 
@@ -280,24 +306,16 @@ def test_an_ingest_reads_every_rows_metadata_only_after_a_change_that_did_not_fi
 
     from assistant.config import Settings
     from assistant.indexing.chunking import Chunk
-    from assistant.indexing.server_store import ChromaServer, ServerStore
+    from assistant.indexing.server_store import ServerStore
 
     corpus = shutil.copytree(CORPUS, tmp_path / "corpus")
     writer = _assistant(chroma.url, corpus, tmp_path, "writer")
     writer.ingest()
-    scans: list[list[str]] = []
-    rows = ChromaServer.rows
-
-    def spy(self: ChromaServer, collection: Any, include: list[str], where: Any = None) -> Any:
-        if collection is self.chunks and where is None and "documents" not in include:
-            scans.append(include)  # every row's metadata: the sweep, or counting chunks
-        return rows(self, collection, include, where)
-
-    monkeypatch.setattr(ChromaServer, "rows", spy)
+    reads = _chunk_reads(monkeypatch)
     (corpus / "valmora.txt").write_text(VALMORA)
     assert writer.ingest().added == ["valmora"]
     writer.remove_document(FIRST)
-    assert scans == []
+    assert _scans(reads) == []
     assert writer.retrieve(VALMORA_QUESTION, k=1)[0].doc_id == "valmora"
 
     # A change that did not finish: the revision bumped, rows written that no record names, no `done`.
@@ -310,16 +328,15 @@ def test_an_ingest_reads_every_rows_metadata_only_after_a_change_that_did_not_fi
             for i in range(3)
         ]
         store.add(left, [[rnd.gauss(0, 1) for _ in range(384)] for _ in left])
+    reads.clear()
     report = writer.ingest()
-    assert len(scans) == 2 and report.added == [] and "left" not in writer.status().documents
-    monkeypatch.undo()
+    assert len(_scans(reads)) == 2 and report.added == [] and "left" not in writer.status().documents
     held = _held(chroma.url)  # every row is of a record's set: the left rows were swept
     assert "left" not in held and held == _chunk_ids(corpus)
     # Finished again: the next ingest reads no metadata.
-    monkeypatch.setattr(ChromaServer, "rows", spy)
-    scans.clear()
+    reads.clear()
     writer.ingest()
-    assert scans == []
+    assert _scans(reads) == []
 
 
 def test_replicas_with_other_folders_keep_each_others_articles_and_a_removal_is_for_everyone(
@@ -427,7 +444,6 @@ def test_a_replica_refreshes_by_the_articles_that_changed_and_answers_as_a_fresh
     process that opens the index afresh, through an article added, one removed and one edited, and again
     after that."""
     from assistant import Assistant
-    from assistant.indexing.server_store import ChromaServer
 
     corpus = shutil.copytree(CORPUS, tmp_path / "corpus")
     writer = _assistant(chroma.url, corpus, tmp_path, "writer")
@@ -437,29 +453,22 @@ def test_a_replica_refreshes_by_the_articles_that_changed_and_answers_as_a_fresh
     for replica in (reader, writer):
         replica.retrieve(GENEVA)  # open: every row read
 
-    reads: list[Any] = []
-    rows = ChromaServer.rows
-
-    def spy(self: ChromaServer, collection: Any, include: list[str], where: Any = None) -> Any:
-        if "documents" in include:  # a read of texts
-            reads.append(where)
-        return rows(self, collection, include, where)
-
-    monkeypatch.setattr(ChromaServer, "rows", spy)
+    reads = _chunk_reads(monkeypatch)
     edited = sorted(corpus.iterdir())[2]
     edited.write_text(edited.read_text() + "\nA later note: the talks resumed in London in June.\n")
     (corpus / "valmora.txt").write_text(VALMORA)
     writer.ingest()
     writer.remove_document(FIRST)
     # The writer reads every article's text to find copies: only the changed ones' from the server.
-    assert reads and all(where is not None for where in reads)
-    assert {d for where in reads for d in where["doc_id"]["$in"]} == {"valmora", edited.stem}
+    filters = _text_filters(reads)
+    assert filters and all(where is not None for where in filters)
+    assert {d for where in filters for d in where["doc_id"]["$in"]} == {"valmora", edited.stem}
 
     def check(replica: Any, changed: set[str], gone: set[str]) -> None:
         reads.clear()  # the writer's ingest's reads
         store = replica.pipeline.retriever.store  # the reader waits for the new revision (refresh_wait)
         asked = set()
-        for where in reads:  # only the changed articles' rows, a filter on their doc_ids
+        for where in _text_filters(reads):  # only the changed articles' rows, a filter on their doc_ids
             assert where is not None
             asked |= set(where["doc_id"]["$in"])
         assert asked == changed

@@ -235,7 +235,7 @@ class ServerStore(IndexStore):
         return _manifest(state)[0] if _INDEX in state else None
 
     @classmethod
-    def open(cls, settings: Settings, before: ServerStore | None = None) -> ServerStore:
+    def open(cls, settings: Settings, before: IndexStore | None = None) -> ServerStore:
         """The index for reading. `before`: this process's store of an earlier revision of the same index,
         whose texts and keyword index the new one updates by the articles that changed, instead of reading
         every row again (a replica's refresh: docs/design.md)."""
@@ -245,13 +245,12 @@ class ServerStore(IndexStore):
             raise IndexNotFoundError(f"no index {server.where}: build it with `assistant ingest`")
         _check_format(server, state[_INDEX])
         store = cls(server, state)
-        if before is not None and before.server.url == server.url:
-            store._before = before
+        store._follow(before)
         return store
 
     @classmethod
     @contextmanager
-    def updating(cls, settings: Settings, before: ServerStore | None = None) -> Iterator[ServerStore]:
+    def updating(cls, settings: Settings, before: IndexStore | None = None) -> Iterator[ServerStore]:
         """The index for ingest, under the writer lease, with what a writer that died left taken out.
         `before`: as for `open` (the writer's texts, read to find copies, are updated from it)."""
         server = ChromaServer(settings, create=True)
@@ -262,8 +261,7 @@ class ServerStore(IndexStore):
             if _INDEX in state:
                 _check_format(server, state[_INDEX])
             store = cls(server, state, lease)
-            if before is not None and before.server.url == server.url:
-                store._before = before
+            store._follow(before)
             store._sweep()
             try:
                 yield store
@@ -271,6 +269,12 @@ class ServerStore(IndexStore):
                 store.close()
         finally:
             lease.release()
+
+    def _follow(self, before: IndexStore | None) -> None:
+        """Take `before` as the store this one's texts and keyword index are updated from, when it is one
+        of the same server's (another kind of store, or another server's, is not)."""
+        if isinstance(before, ServerStore) and before.server.url == self.server.url:
+            self._before = before
 
     def _sweep(self) -> None:
         """Delete the rows no record names: a document half-written, or an old chunk set not yet deleted, by

@@ -240,7 +240,7 @@ def open_store(settings: Settings, before: IndexStore | None = None) -> IndexSto
     if settings.shared_index:
         from .server_store import ServerStore
 
-        return ServerStore.open(settings, before if isinstance(before, ServerStore) else None)
+        return ServerStore.open(settings, before)
     from .embedded_store import EmbeddedStore
 
     return EmbeddedStore.open(settings.index_dir)
@@ -259,9 +259,7 @@ def updating(settings: Settings, before: IndexStore | None = None) -> Iterator[t
     if settings.shared_index:
         from .server_store import ServerStore
 
-        with ServerStore.updating(
-            settings, before if isinstance(before, ServerStore) else None
-        ) as server_store:
+        with ServerStore.updating(settings, before) as server_store:
             yield server_store, None
         return
     from .embedded_store import EmbeddedStore
